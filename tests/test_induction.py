@@ -75,5 +75,5 @@ def test_prefix_matching_is_one_for_a_perfect_head(monkeypatch: pytest.MonkeyPat
             key = first[row] + (q - repeat[row]) + 1 if q >= repeat[row] else q
             target[row, 0, q, key] = 1.0
     block = model.blocks[0]
-    monkeypatch.setattr(block, "attention", lambda x, return_pattern=False: (x, target))
+    monkeypatch.setattr(block, "attention", lambda x, return_pattern=False, last=None: (x, target))
     assert PROBES["prefix_matching"](model, task, split)["prefix_matching/l0h0"][0] == pytest.approx(1.0)

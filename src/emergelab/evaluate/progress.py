@@ -107,8 +107,7 @@ def prefix_matching(model: EnsembleGPT, task: Task, split: Split) -> dict[str, n
     keys = (first[:, None] + offs + 1).ravel()
     if queries.max() >= t:
         raise ValueError("prefix_matching: repeat extends past the model input")
-    offsets = (torch.arange(k, device=device) * model.cfg.vocab_size).view(k, 1, 1)
-    x = F.embedding(idx + offsets, model.wte.reshape(-1, model.cfg.width)) + model.wpe[:, None, :t]
+    x = model.embed(idx)
     out: dict[str, np.ndarray] = {}
     for layer, block in enumerate(model.blocks):
         _, pattern = block.attention(x, return_pattern=True)  # (K·n, heads, T, T)

@@ -3,8 +3,12 @@
 In the spirit of nanoGPT's model file (pre-LayerNorm blocks, learned positions, causal attention,
 GELU MLP, tied input/output embeddings), with one difference: K same-shape models live in one
 module. Each weight has shape (K, ...), inputs are (K, B, T) and every matmul is a batched matmul
-over K. Tiny models are overhead-bound, so stacking K of them costs little more than one; a single
-model is simply K = 1, so there is only one code path.
+over K. A single model is simply K = 1, so there is only one code path.
+
+Inside, activations are *feature-major*, (K, d, T, B): with widths of 8 … 48 a row of d features is
+too short for SIMD, so every weight is applied as a batched matmul whose wide axis is the T·B tokens,
+and every elementwise op and reduction (LayerNorm over d, the causal softmax) runs over contiguous
+slabs of B sequences. `hidden()` hands the usual (K, B, T, d) layout to callers.
 
 Members are independent: each is initialised from its own seed, in the same order as a K = 1
 model with that seed, and nothing in the forward pass mixes members. Hence member k of an
@@ -13,13 +17,14 @@ ensemble and a lone model with seed k compute the same function (up to float rou
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from emergelab.models.attention import causal_attention
 
 
 @dataclass(frozen=True)
@@ -54,32 +59,40 @@ class ModelConfig:
         return non_embedding + self.vocab_size * d + self.seq_len * d, non_embedding
 
 
-def _layer_norm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """LayerNorm with a per-member affine: x (K, ..., d), w and b (K, d)."""
-    shape = (w.shape[0],) + (1,) * (x.dim() - 2) + (w.shape[1],)
-    return F.layer_norm(x, x.shape[-1:]) * w.view(shape) + b.view(shape)
+class _LayerNorm(torch.autograd.Function):
+    """LayerNorm over the feature axis of x (K, d, N) with a per-member affine w, b (K, d).
+
+    Written out (forward and backward) because the feature axis is not the last one, so
+    F.layer_norm does not apply, and autograd through the composite costs about half again as
+    many passes over the activations."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        centred = x - x.mean(1, keepdim=True)
+        inv_std = torch.rsqrt(centred.square().mean(1, keepdim=True).add_(1e-5))
+        normed = centred.mul_(inv_std)
+        ctx.save_for_backward(normed, inv_std, w)
+        return torch.addcmul(b[:, :, None], normed, w[:, :, None])
+
+    @staticmethod
+    def backward(ctx, dy: torch.Tensor):
+        normed, inv_std, w = ctx.saved_tensors
+        g = dy * w[:, :, None]
+        dx = (g - g.mean(1, keepdim=True)).sub_(normed * (g * normed).mean(1, keepdim=True)).mul_(inv_std)
+        return dx, (dy * normed).sum(2), dy.sum(2)
+
+
+_layer_norm = _LayerNorm.apply
 
 
 def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per-member affine map: x (K, ..., i) @ w (K, i, o) + b (K, o)."""
-    k, *mid, i = x.shape
-    y = torch.baddbmm(b.unsqueeze(1), x.reshape(k, -1, i), w)
-    return y.view(k, *mid, w.shape[-1])
-
-
-# Up to this sequence length attention is computed with plain batched matmuls: for tiny T the fused
-# CPU kernel (F.scaled_dot_product_attention) pays a per-(sequence, head) overhead that costs more
-# than the arithmetic (benchmarks/ensemble_vs_sequential.py); longer sequences use the fused kernel.
-SMALL_T = 32
-
-
-@functools.lru_cache(maxsize=64)
-def _causal_mask(t: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """Additive causal mask (T, T): 0 on and below the diagonal, −inf above (cached, read-only)."""
-    return torch.full((t, t), float("-inf"), device=device, dtype=dtype).triu(1)
+    """Per-member affine map in feature-major layout: x (K, i, N), w (K, i, o), b (K, o) -> (K, o, N)."""
+    return torch.baddbmm(b[:, :, None], w.transpose(1, 2), x)
 
 
 class Block(nn.Module):
+    """Pre-LayerNorm block on feature-major activations (K, d, T, B)."""
+
     def __init__(self, cfg: ModelConfig, k: int):
         super().__init__()
         d, f = cfg.width, cfg.mlp_ratio * cfg.width
@@ -92,28 +105,28 @@ class Block(nn.Module):
             self.fc_w, self.fc_b = nn.Parameter(torch.empty(k, d, f)), nn.Parameter(torch.zeros(k, f))
             self.proj_w, self.proj_b = nn.Parameter(torch.empty(k, f, d)), nn.Parameter(torch.zeros(k, d))
 
-    def attention(self, x: torch.Tensor, return_pattern: bool = False):
-        k, b, t, d = x.shape
-        h = self.heads
-        qkv = _linear(_layer_norm(x, self.ln1_w, self.ln1_b), self.qkv_w, self.qkv_b)
-        if return_pattern or t <= SMALL_T:
-            # (3, K·B·h, T, d/h), contiguous: bmm on strided batches falls back to a per-matrix loop
-            q, kk, v = qkv.view(k * b, t, 3, h, d // h).permute(2, 0, 3, 1, 4).reshape(3, k * b * h, t, d // h)
-            att = torch.baddbmm(_causal_mask(t, x.device, x.dtype), q, kk.transpose(1, 2), alpha=1 / math.sqrt(d // h))
-            pattern = att.softmax(-1)
-            y = torch.bmm(pattern, v).view(k * b, h, t, d // h)
-            pattern = pattern.view(k * b, h, t, t) if return_pattern else None
-        else:
-            q, kk, v = (z.reshape(k * b, t, h, d // h).transpose(1, 2) for z in qkv.split(d, dim=-1))
-            pattern, y = None, F.scaled_dot_product_attention(q, kk, v, is_causal=True)
-        y = y.transpose(1, 2).reshape(k, b, t, d)
-        return _linear(y, self.out_w, self.out_b), pattern
+    def attention(self, x: torch.Tensor, return_pattern: bool = False, last: int | None = None):
+        """Attention output (K, d, Tq, B) for the last Tq = `last` positions (default all) and, if
+        asked, the pattern (K·B, heads, Tq, T)."""
+        k, d, t, b = x.shape
+        h, queries = self.heads, t if last is None else last
+        qkv = _linear(_layer_norm(x.view(k, d, t * b), self.ln1_w, self.ln1_b), self.qkv_w, self.qkv_b)
+        qkv = qkv.view(k, 3, h, d // h, t, b)  # the 3·d outputs are (q | k | v) × heads × head dim
+        y, pattern = causal_attention(qkv, queries, return_pattern)
+        if pattern is not None:
+            pattern = pattern.permute(0, 4, 1, 2, 3).reshape(k * b, h, queries, t)
+        out = _linear(y.reshape(k, d, queries * b), self.out_w, self.out_b)
+        return out.view(k, d, queries, b), pattern
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attention(x)[0]
+    def forward(self, x: torch.Tensor, last: int | None = None) -> torch.Tensor:
+        """(K, d, T, B) -> (K, d, Tq, B): the residual stream at the last Tq = `last` positions."""
+        attended = self.attention(x, last=last)[0]
+        x = (x if last is None else x[:, :, -last:]) + attended
         if not self.attn_only:
-            hidden = F.gelu(_linear(_layer_norm(x, self.ln2_w, self.ln2_b), self.fc_w, self.fc_b))
-            x = x + _linear(hidden, self.proj_w, self.proj_b)
+            k, d, t, b = x.shape
+            flat = x.reshape(k, d, t * b)
+            hidden = F.gelu(_linear(_layer_norm(flat, self.ln2_w, self.ln2_b), self.fc_w, self.fc_b))
+            x = (flat + _linear(hidden, self.proj_w, self.proj_b)).view(k, d, t, b)
         return x
 
 
@@ -146,14 +159,36 @@ class EnsembleGPT(nn.Module):
                 std = residual_std if name.endswith(("out_w", "proj_w")) else 0.02
                 p[member].copy_(torch.randn(p.shape[1:], generator=gen) * std)
 
-    def hidden(self, idx: torch.Tensor) -> torch.Tensor:
-        """Final hidden states (K, B, T, d) for token ids idx (K, B, T)."""
+    def embed(self, idx: torch.Tensor) -> torch.Tensor:
+        """Token + position embeddings, feature-major: idx (K, B, T) -> (K, d, T, B)."""
         k, _, t = idx.shape
         offsets = (torch.arange(k, device=idx.device) * self.cfg.vocab_size).view(k, 1, 1)
-        x = F.embedding(idx + offsets, self.wte.reshape(-1, self.cfg.width)) + self.wpe[:, None, :t]
-        for block in self.blocks:
-            x = block(x)
-        return _layer_norm(x, self.lnf_w, self.lnf_b)
+        tokens = F.embedding(
+            idx.transpose(1, 2) + offsets, self.wte.reshape(-1, self.cfg.width)
+        )  # (K, T, B, d)
+        return tokens.permute(0, 3, 1, 2) + self.wpe[:, :t].transpose(1, 2)[:, :, :, None]
+
+    def features(self, idx: torch.Tensor, last: int | None = None) -> torch.Tensor:
+        """Residual stream after the last block, feature-major (K, d, T, B), before the final
+        LayerNorm; with `last`, only at the last positions (the last block skips the other queries)."""
+        x = self.embed(idx)
+        for i, block in enumerate(self.blocks):
+            x = block(x, last if i == len(self.blocks) - 1 else None)
+        return x
+
+    def answer_logits(self, idx: torch.Tensor, answer_len: int) -> torch.Tensor:
+        """Logits (K, V, L·B) on the last `answer_len` positions, position-major then sequence —
+        the layout F.cross_entropy takes with the class axis second (training's fast path)."""
+        x = self.features(idx, last=answer_len)
+        k, d, length, b = x.shape
+        hidden = _layer_norm(x.reshape(k, d, length * b), self.lnf_w, self.lnf_b)
+        return torch.bmm(self.wte, hidden)
+
+    def hidden(self, idx: torch.Tensor) -> torch.Tensor:
+        """Final hidden states (K, B, T, d) for token ids idx (K, B, T)."""
+        x = self.features(idx)
+        k, d, t, b = x.shape
+        return _layer_norm(x.view(k, d, t * b), self.lnf_w, self.lnf_b).view(k, d, t, b).permute(0, 3, 2, 1)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Tied output head: (K, B, T, d) -> (K, B, T, V)."""

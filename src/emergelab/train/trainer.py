@@ -47,11 +47,9 @@ CheckpointFn = Callable[[int, EnsembleGPT, np.ndarray], None]
 
 def answer_loss(model: EnsembleGPT, seqs: torch.Tensor, answer_len: int, dtype: torch.dtype) -> torch.Tensor:
     """Per-member mean cross-entropy on answer tokens: seqs (K, B, T) -> (K,)."""
-    hidden = model.hidden(seqs[:, :, :-1])[:, :, -answer_len:]
-    logits = model.logits(hidden).to(dtype)
-    targets = seqs[:, :, -answer_len:]
-    ce = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none")
-    return ce.view(targets.shape).mean(dim=(1, 2))
+    logits = model.answer_logits(seqs[:, :, :-1], answer_len).to(dtype)  # (K, V, L·B)
+    targets = seqs[:, :, -answer_len:].transpose(1, 2).reshape(seqs.shape[0], -1)  # (K, L·B)
+    return F.cross_entropy(logits, targets, reduction="none").mean(1)
 
 
 def _clip_per_member(model: EnsembleGPT, max_norm: float) -> None:

@@ -1,0 +1,111 @@
+"""Causal self-attention for tiny models, in the model's feature-major layout.
+
+Activations in `EnsembleGPT` are laid out (K, features, T, B): ensemble member, feature, position,
+sequence in the batch. Heads and head dimensions are then free views, q, k, v: (K, h, dh, T, B).
+With T ≈ 10 and dh = 2 … 12 a (T × dh) matrix per (member, sequence, head) is far too small for a
+BLAS call (a batched matmul over K·B·h such matrices pays a fixed cost per matrix), while the batch
+axis B, innermost, is long: so for short sequences the scores, the causal softmax and the weighted
+values are computed as T or dh fused multiply-adds over whole (…, T, B) slabs that vectorise over B,
+with the backward pass written out by hand (autograd through the slices would allocate a full-size
+zero tensor per slice). Longer sequences use PyTorch's fused kernel.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+# Up to this many positions the slab formulation wins (benchmarks/ensemble_vs_sequential.py);
+# beyond it the per-position loops cost more than a fused kernel on permuted copies.
+SMALL_T = 32
+
+
+def _scores(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """s[..., i, j, :] = Σ_c a[..., c, i, :] · b[..., c, j, :]: (K, h, dh, Ta, B), (K, h, dh, Tb, B) -> (K, h, Ta, Tb, B)."""
+    s = a[:, :, 0, :, None] * b[:, :, 0, None]
+    for c in range(1, a.shape[2]):
+        s.addcmul_(a[:, :, c, :, None], b[:, :, c, None])
+    return s
+
+
+def _mix_rows(w: torch.Tensor, v: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """out[..., c, i, :] = Σ_j w[..., i, j, :] · v[..., c, j, :] for causal w (K, h, Tq, Tk, B), whose
+    query i sits at position Tk − Tq + i and so sees keys j ≤ Tk − Tq + i."""
+    offset = w.shape[3] - w.shape[2]
+    torch.mul(w[:, :, None, :, 0], v[:, :, :, 0, None], out=out)  # key 0 is seen by every query
+    for j in range(1, w.shape[3]):
+        first = max(0, j - offset)
+        out[:, :, :, first:].addcmul_(w[:, :, None, first:, j], v[:, :, :, j, None])
+    return out
+
+
+def _mix_cols(w: torch.Tensor, v: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """out[..., c, j, :] = Σ_i w[..., i, j, :] · v[..., c, i, :] for causal w (K, h, Tq, Tk, B)."""
+    tq, offset = w.shape[2], w.shape[3] - w.shape[2]
+    torch.mul(w[:, :, None, tq - 1], v[:, :, :, tq - 1, None], out=out)  # the last query sees every key
+    for i in range(tq - 1):
+        seen = offset + i + 1
+        out[:, :, :, :seen].addcmul_(w[:, :, None, i, :seen], v[:, :, :, i, None])
+    return out
+
+
+def _causal_mask(tq: int, tk: int, device: torch.device) -> torch.Tensor:
+    """True where query i (at position tk − tq + i) must not see key j."""
+    return torch.ones(tq, tk, dtype=torch.bool, device=device).triu(tk - tq + 1)
+
+
+class _SlabAttention(torch.autograd.Function):
+    """softmax(q·kᵀ/√dh + causal mask) · v from one qkv tensor (K, 3, h, dh, T, B), queries at the
+    last `queries` positions; returns (y (K, h, dh, Tq, B), pattern (K, h, Tq, T, B)). Taking qkv whole
+    lets the backward write dq, dk, dv straight into one gradient buffer."""
+
+    @staticmethod
+    def forward(ctx, qkv: torch.Tensor, queries: int):
+        q, k, v = qkv[:, 0, :, :, -queries:], qkv[:, 1], qkv[:, 2]
+        scale = 1.0 / math.sqrt(q.shape[2])
+        s = _scores(q, k).mul_(scale)
+        mask = _causal_mask(queries, k.shape[3], qkv.device)[:, :, None]
+        pattern = s.masked_fill_(mask, float("-inf")).softmax(3)
+        ctx.save_for_backward(qkv, pattern)
+        ctx.scale, ctx.queries = scale, queries
+        ctx.mark_non_differentiable(pattern)
+        return _mix_rows(pattern, v, torch.empty_like(q)), pattern
+
+    @staticmethod
+    def backward(ctx, dy: torch.Tensor, _dpattern: torch.Tensor):
+        qkv, pattern = ctx.saved_tensors
+        queries = ctx.queries
+        q, k, v = qkv[:, 0, :, :, -queries:], qkv[:, 1], qkv[:, 2]
+        dqkv = torch.empty_like(qkv) if queries == qkv.shape[4] else torch.zeros_like(qkv)
+        _mix_cols(pattern, dy, out=dqkv[:, 2])
+        ds = torch.ops.aten._softmax_backward_data(_scores(dy, v), pattern, 3, pattern.dtype).mul_(ctx.scale)
+        _mix_rows(ds, k, out=dqkv[:, 0, :, :, -queries:])
+        _mix_cols(ds, q, out=dqkv[:, 1])
+        return dqkv, None
+
+
+def causal_attention(qkv: torch.Tensor, queries: int | None = None, return_pattern: bool = False):
+    """qkv (K, 3, h, dh, T, B) -> (y (K, h, dh, Tq, B), pattern (K, h, Tq, T, B) or None), for the
+    last Tq = `queries` positions (all T by default: the last layer of a model scored only on its
+    answer positions needs no other queries)."""
+    kk, _, h, dh, t, b = qkv.shape
+    queries = t if queries is None else queries
+    if t <= SMALL_T:
+        y, pattern = _SlabAttention.apply(qkv, queries)
+        return y, (pattern if return_pattern else None)
+    q, k, v = (
+        z.permute(0, 4, 1, 3, 2).reshape(kk * b, h, -1, dh)
+        for z in (qkv[:, 0, :, :, -queries:], qkv[:, 1], qkv[:, 2])
+    )
+    allowed = ~_causal_mask(queries, t, qkv.device)
+    if return_pattern:
+        pattern = (q @ k.transpose(-1, -2) / math.sqrt(dh)).masked_fill(~allowed, float("-inf")).softmax(-1)
+        y = pattern @ v
+        pattern = pattern.view(kk, b, h, queries, t).permute(0, 2, 3, 4, 1)
+    else:
+        causal = queries == t  # PyTorch's is_causal aligns the mask top-left, right only for square scores
+        mask = None if causal else allowed
+        y, pattern = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal), None
+    return y.view(kk, b, h, queries, dh).permute(0, 2, 4, 3, 1), pattern

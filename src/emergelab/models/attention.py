@@ -12,6 +12,7 @@ zero tensor per slice). Longer sequences use PyTorch's fused kernel.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -56,6 +57,16 @@ def _causal_mask(tq: int, tk: int, device: torch.device) -> torch.Tensor:
     return torch.ones(tq, tk, dtype=torch.bool, device=device).triu(tk - tq + 1)
 
 
+@functools.lru_cache(maxsize=32)
+def _additive_mask(tq: int, tk: int, b: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The causal mask as a contiguous (Tq, Tk, B) slab of 0 / −inf (cached, read-only): adding it
+    costs a tenth of a masked_fill_ whose boolean mask is broadcast along the innermost axis."""
+    mask = torch.zeros(tq, tk, 1, device=device, dtype=dtype).masked_fill_(
+        _causal_mask(tq, tk, device)[:, :, None], float("-inf")
+    )
+    return mask.expand(tq, tk, b).contiguous()
+
+
 class _SlabAttention(torch.autograd.Function):
     """softmax(q·kᵀ/√dh + causal mask) · v from one qkv tensor (K, 3, h, dh, T, B), queries at the
     last `queries` positions; returns (y (K, h, dh, Tq, B), pattern (K, h, Tq, T, B)). Taking qkv whole
@@ -66,8 +77,7 @@ class _SlabAttention(torch.autograd.Function):
         q, k, v = qkv[:, 0, :, :, -queries:], qkv[:, 1], qkv[:, 2]
         scale = 1.0 / math.sqrt(q.shape[2])
         s = _scores(q, k).mul_(scale)
-        mask = _causal_mask(queries, k.shape[3], qkv.device)[:, :, None]
-        pattern = s.masked_fill_(mask, float("-inf")).softmax(3)
+        pattern = s.add_(_additive_mask(queries, k.shape[3], k.shape[4], qkv.device, qkv.dtype)).softmax(3)
         ctx.save_for_backward(qkv, pattern)
         ctx.scale, ctx.queries = scale, queries
         ctx.mark_non_differentiable(pattern)

@@ -166,7 +166,9 @@ class EnsembleGPT(nn.Module):
         tokens = F.embedding(
             idx.transpose(1, 2) + offsets, self.wte.reshape(-1, self.cfg.width)
         )  # (K, T, B, d)
-        return tokens.permute(0, 3, 1, 2) + self.wpe[:, :t].transpose(1, 2)[:, :, :, None]
+        # contiguous first: an elementwise op keeps its input's memory layout, and everything
+        # downstream of a (K, T, B, d)-strided residual stream would run strided
+        return tokens.permute(0, 3, 1, 2).contiguous() + self.wpe[:, :t].transpose(1, 2)[:, :, :, None]
 
     def features(self, idx: torch.Tensor, last: int | None = None) -> torch.Tensor:
         """Residual stream after the last block, feature-major (K, d, T, B), before the final

@@ -5,19 +5,24 @@ them along a leading axis should cost little more than one. This trains the same
 (the demo's two smallest shapes: 3-digit reversed addition, depth 2, head_dim 4, widths 8 and
 12, batch 128) both ways in one process, back to back, and prints the throughput ratio.
 
-Achieved FLOP/s counts, per training sequence of T input positions (T = seq_len − 1):
-    6 · N · T                      weights, forward + backward (N = non-embedding parameters)
-  + 6 · d · V · L                  tied output head on the L answer positions
-  + 3 · depth · 4 · T² · d         attention scores and weighted values (2·T²·d each, forward;
-                                   backward counted as 2× forward), full square, as computed
-and is printed next to this machine's fp32 matmul peak, measured in the same run on one thread
+Achieved FLOP/s counts the work the model does per training sequence (2 flops a multiply-add,
+backward = 2 × forward, so 6 × the forward multiply-adds), with T input positions, L answer
+positions, width d, MLP width f, depth D, vocabulary V:
+    (D − 1) · T · (4d² + 2df)      every block but the last, at every position
+  + 3d² · T + (d² + 2df) · L       the last block: q, k, v everywhere, the rest only where the loss is
+  + 2d · ((D − 1) · T² + L · T)    attention scores and weighted values, full square, as computed
+  + d · V · L                      the tied output head on the answer positions
+and is printed next to this machine's fp32 matmul peak, measured in the same run
 (torch.matmul of two n × n matrices, 2·n³ flops).
 
 Timing: this machine is shared (2 cores, often many runnable processes), so besides wall time the
 benchmark reports process CPU time (time.process_time, one thread), which is far less sensitive
 to other processes; both sides run back to back, interleaved over `--rounds`, best round kept.
 
-    .venv/bin/python benchmarks/ensemble_vs_sequential.py [--steps 100] [--k 16] [--threads 1]
+    .venv/bin/python benchmarks/ensemble_vs_sequential.py [--steps 100] [--k 16] [--threads 1,2]
+
+Both sides use the same thread count. Wall time is the throughput that matters with several
+threads (CPU time adds the threads up); with one thread the two agree on a quiet machine.
 """
 
 from __future__ import annotations
@@ -50,9 +55,11 @@ def matmul_peak_gflops(n: int = 1024, repeats: int = 5) -> float:
 
 def flops_per_sequence(cfg: ModelConfig, answer_len: int) -> float:
     """Training flops for one sequence (formula in the module docstring)."""
-    _, n = cfg.param_counts()
-    t, d = cfg.seq_len, cfg.width
-    return 6 * n * t + 6 * d * cfg.vocab_size * answer_len + 3 * cfg.depth * 4 * t * t * d
+    t, n, d, depth = cfg.seq_len, answer_len, cfg.width, cfg.depth
+    f = 0 if cfg.attn_only else cfg.mlp_ratio * d
+    macs = (depth - 1) * t * (4 * d * d + 2 * d * f) + 3 * d * d * t + (d * d + 2 * d * f) * n
+    macs += 2 * d * ((depth - 1) * t * t + n * t) + d * cfg.vocab_size * n
+    return 6 * macs
 
 
 def _time_training(cfg: ModelConfig, seed_groups: list[list[int]], data: TrainData, tcfg: TrainConfig) -> tuple[float, float]:
@@ -67,23 +74,14 @@ def _best(rounds: list[tuple[float, float]]) -> tuple[float, float]:
     return min(r[0] for r in rounds), min(r[1] for r in rounds)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--k", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-
-    task = make_task("addition", digits=3, fmt="reversed")
-    split = task.make_split(50000, 500, seed=0)
-    data = TrainData(torch.as_tensor(np.concatenate([split.train_prompt, split.train_answer], axis=1)), task.answer_len)
+def measure(threads: int, args: argparse.Namespace, task, data: TrainData) -> float:
+    """Print one thread setting's figures; return its overall wall-clock ratio."""
+    torch.set_num_threads(threads)
     tcfg = TrainConfig(steps=args.steps, batch_size=BATCH, warmup_steps=10)
     seeds = list(range(args.k))
     peak = matmul_peak_gflops()
-    print(f"fp32 matmul peak ({args.threads} thread(s), 1024²): {peak:.1f} GFLOP/s")
-    print(f"K={args.k} models per shape, {args.steps} steps, batch {BATCH}, threads {args.threads}")
+    print(f"\n== {threads} thread(s): fp32 matmul peak (1024²) {peak:.1f} GFLOP/s; K={args.k} models per shape, "
+          f"{args.steps} steps, batch {BATCH}")
     totals = {"ensemble": [0.0, 0.0], "sequential": [0.0, 0.0]}
     for width in WIDTHS:
         cfg = ModelConfig(task.vocab_size, task.seq_len - 1, width, DEPTH, width // HEAD_DIM)
@@ -98,10 +96,29 @@ def main() -> None:
             totals[name][0] += w
             totals[name][1] += c
             print(f"width {width:2d} (N={cfg.param_counts()[1]:,}) {name:10s}: wall {w:6.2f} s, CPU {c:6.2f} s, "
-                  f"{flops / c / 1e9:5.2f} GFLOP/s per CPU second ({100 * flops / c / 1e9 / peak:.1f} % of peak)")
+                  f"{flops / w / 1e9:5.2f} GFLOP/s ({100 * flops / w / 1e9 / peak:.1f} % of peak)")
         print(f"width {width:2d}: ratio sequential / ensemble: wall {sw / ew:.2f}x, CPU {sc / ec:.2f}x")
     (ew, ec), (sw, sc) = totals["ensemble"], totals["sequential"]
-    print(f"overall throughput ratio ensemble / sequential: wall {sw / ew:.2f}x, CPU {sc / ec:.2f}x (target >= 6x)")
+    print(f"{threads} thread(s): overall throughput ratio ensemble / sequential: wall {sw / ew:.2f}x, "
+          f"CPU {sc / ec:.2f}x (target >= 6x)")
+    return sw / ew
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--k", type=int, default=16)
+    parser.add_argument("--threads", default=f"1,{torch.get_num_threads()}",
+                        help="comma-separated thread counts to measure (default: one, and all of this machine's)")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    task = make_task("addition", digits=3, fmt="reversed")
+    split = task.make_split(50000, 500, seed=0)
+    data = TrainData(torch.as_tensor(np.concatenate([split.train_prompt, split.train_answer], axis=1)), task.answer_len)
+    ratios = {n: measure(n, args, task, data) for n in sorted({int(x) for x in args.threads.split(",")})}
+    print("\nsummary (wall-clock ratio, target >= 6x): " + ", ".join(f"{n} thread(s) {r:.2f}x" for n, r in ratios.items()))
+
 
 if __name__ == "__main__":
     main()

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pysat.card import CardEnc, EncType
+
 from emergelab.theory.circuits.basis import allowed_ops
 from emergelab.theory.circuits.circuit import CONST, Gate, Output
 from emergelab.theory.circuits.functions import input_table
@@ -48,13 +50,19 @@ class OutputSpec:
     negation_free: bool
 
 
-def _essential(tt: int, n: int) -> int:
-    """Number of inputs the truth table `tt` depends on."""
-    count = 0
+def _support(tt: int, n: int) -> int:
+    """Bitmask of the inputs the truth table `tt` depends on."""
+    mask = 0
     for j in range(n):
         low = ~input_table(j, n) & ((1 << (1 << n)) - 1)
-        count += (tt & low) != ((tt >> (1 << j)) & low)
-    return count
+        if (tt & low) != ((tt >> (1 << j)) & low):
+            mask |= 1 << j
+    return mask
+
+
+def _essential(tt: int, n: int) -> int:
+    """Number of inputs the truth table `tt` depends on."""
+    return _support(tt, n).bit_count()
 
 
 class CircuitEncoding:
@@ -73,6 +81,7 @@ class CircuitEncoding:
         gates_convention: bool,
         options: EncodingOptions = EncodingOptions(),
         partial: bool = False,
+        fanout_caps: dict[int, tuple[int, int]] | None = None,
     ) -> None:
         self.n, self.k, self.outputs, self.partial = n, k, outputs, partial
         self.gates_convention = gates_convention
@@ -102,6 +111,8 @@ class CircuitEncoding:
             self.pol.append(self._new() if spec.negation_free else False)
         self._is_output = [self._new() for _ in range(k)]
         self._structure(basis)
+        if fanout_caps:
+            self._fanout_caps(fanout_caps)
 
     # -- plumbing -------------------------------------------------------------------------------
     def _new(self) -> int:
@@ -154,7 +165,7 @@ class CircuitEncoding:
                     self._add(self._op_is(i, v))
                 elif v not in internal:
                     self._add(self._op_is(i, v) + [self._is_output[i]])
-        if self.options.all_used and not self.partial:
+        if self.options.all_used:
             for i in range(k):
                 users = [self.s[i2][p] for i2 in range(i + 1, k) for p in self.pairs[i2] if n + i in p]
                 self._add(users + [self._is_output[i]])
@@ -172,12 +183,79 @@ class CircuitEncoding:
                             self._add([-sv, -self.s[i2][(other, n + i)]])
 
     def _cone_bounds(self) -> None:
-        """An output depending on e inputs needs e - 1 gates, so gate i < e - 2 cannot compute it."""
+        """An output depending on e inputs needs e - 1 gates, so gate i < e - 2 cannot compute it; an
+        input that a gate-computed output depends on must be read by some gate. Only for exact outputs:
+        an output that may be wrong on some rows can come from any gate."""
+        if self.partial:
+            return
+        support = 0
+        for spec in self.outputs:
+            if not spec.may_be_literal:
+                support |= _support(spec.table, self.n)
+        for j in range(self.n):  # an input some gate output depends on is read by some gate
+            if (support >> j) & 1:
+                self._add([v for i in range(self.k) for p, v in self.s[i].items() if j in p])
         for h, spec in enumerate(self.outputs):
             need = _essential(spec.table, self.n) - 1
             for c, v in self.o[h]:
                 if c >= self.n and c - self.n + 1 < need:
                     self._add([-v])
+
+    def input_readers(self, j: int) -> list[int]:
+        """One variable per gate, forced true when that gate reads input j (for counting fan-out)."""
+        reads = []
+        for i in range(self.k):
+            r = self._new()
+            for p, v in self.s[i].items():
+                if j in p:
+                    self._add([-v, r])
+            reads.append(r)
+        return reads
+
+    def _fanout_caps(self, caps: dict[int, tuple[int, int]]) -> None:
+        """`caps[j][c]`: setting x_j = c may delete at most that many gates (`bounds.py`).
+
+        Each gate reading x_j is deleted, so fanout(x_j) <= min(caps[j]). Where a cap is 1, also no
+        reader of x_j may become constant under x_j = c while some later gate reads it: that reader
+        would be deleted along with the reader's reader (now fed a constant), two gates.
+        """
+        n = self.n
+        for j, by_const in caps.items():
+            reads = self.input_readers(j)
+            cap = min(by_const)
+            if cap <= 0:
+                for r in reads:
+                    self._add([-r])
+            elif cap < len(reads):
+                card = CardEnc.atmost(reads, bound=cap, top_id=self.top, encoding=EncType.seqcounter)
+                self.top = max(self.top, card.nv)
+                for cl in card.clauses:
+                    self._add(list(cl))
+            for c, cap_c in enumerate(by_const):
+                if cap_c != 1:
+                    continue
+                for i in range(self.k):
+                    fed = [self.s[i2][p] for i2 in range(i + 1, self.k) for p in self.pairs[i2] if n + i in p]
+                    if not fed:
+                        continue
+                    has_reader = self._new()
+                    for v in fed:
+                        self._add([-v, has_reader])
+                    for (a, b), sv in self.s[i].items():
+                        if j not in (a, b):
+                            continue
+                        # bits of the op with x_j = c: x_j is operand a (bit 1) or operand b (bit 0)
+                        q0, q1 = ((c << 1), (c << 1) | 1) if a == j else (c, 2 | c)
+                        f0, f1 = self.f[i][q0], self.f[i][q1]
+                        self._add([-sv, -has_reader, f0, f1])
+                        self._add([-sv, -has_reader, _neg(f0), _neg(f1)])
+
+    def fix_gates(self, gates: list[Gate]) -> None:
+        """Pin the first gates to given (pair, op) choices: a warm start for extending a sub-circuit."""
+        for i, g in enumerate(gates):
+            self._add([self.s[i][(g.a, g.b)]])
+            for q in range(4):
+                self._add([self.f[i][q] if (g.op >> q) & 1 else _neg(self.f[i][q])])
 
     def _colex(self) -> None:
         """Gate i+1 not reading gate i must read a colex-larger-or-equal pair than gate i."""

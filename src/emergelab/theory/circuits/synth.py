@@ -8,8 +8,15 @@ import time
 from dataclasses import dataclass, field
 
 from emergelab.theory.circuits.basis import check_basis
-from emergelab.theory.circuits.circuit import CONST, Circuit, Output
-from emergelab.theory.circuits.encoding import CircuitEncoding, EncodingOptions, OutputSpec, _essential
+from emergelab.theory.circuits.bounds import RESTRICT_FROM, candidate_inputs, lift, restrict
+from emergelab.theory.circuits.circuit import CONST, Circuit, Gate, Output
+from emergelab.theory.circuits.encoding import (
+    CircuitEncoding,
+    EncodingOptions,
+    OutputSpec,
+    _essential,
+    _support,
+)
 from emergelab.theory.circuits.functions import BoolFunction, input_table, parse_function
 from emergelab.theory.circuits.solver import DEFAULT_SOLVER, SatSolver, SolveTimeout
 
@@ -111,11 +118,17 @@ class _CegarRun:
         solver: str,
         batch: int,
         start_rows: str,
+        fanout_caps: dict[int, tuple[int, int]] | None = None,
+        fixed: list[Gate] | None = None,
     ) -> None:
         self.fn, self.k, self.batch = fn, k, batch
         self.plan = _plan(fn, gates_convention)
         self.rng = random.Random(seed)
-        self.enc = CircuitEncoding(fn.n_inputs, k, self.plan.specs, basis, gates_convention, options)
+        self.enc = CircuitEncoding(
+            fn.n_inputs, k, self.plan.specs, basis, gates_convention, options, fanout_caps=fanout_caps
+        )
+        if fixed:
+            self.enc.fix_gates(fixed)
         for t in self._start_rows(start_rows):
             self.enc.add_row(t)
         self.sat = SatSolver(solver)
@@ -177,12 +190,14 @@ def solve_size(
     batch: int = 2,
     start_rows: str = "wide",
     portfolio: bool = True,
+    fanout_caps: dict[int, tuple[int, int]] | None = None,
 ) -> tuple[Circuit | None, Attempt]:
     """Is there a `k`-gate circuit for `fn`? Returns it (verified on all rows) or None.
 
     With `portfolio`, a second encoding with only the all-gates-used break runs interleaved on the
     same core: symmetry breaks speed up refutations (UNSAT) but can slow down finding a circuit, and
     either run's answer is valid (its constraints are a subset of the full encoding's).
+    `fanout_caps[j][c]`: fixing x_j = c deletes at most that many gates (proved, see `bounds.py`).
     """
     basis = check_basis(basis)
     t0 = time.perf_counter()
@@ -196,7 +211,8 @@ def solve_size(
     if portfolio and options != SAT_FRIENDLY:
         configs.append(SAT_FRIENDLY)
     runs = [
-        _CegarRun(fn, k, basis, outputs_must_be_gates, o, seed, solver, batch, start_rows) for o in configs
+        _CegarRun(fn, k, basis, outputs_must_be_gates, o, seed, solver, batch, start_rows, fanout_caps)
+        for o in configs
     ]
     slice_ = 2000
     try:
@@ -217,6 +233,78 @@ def solve_size(
             run.close()
 
 
+EXTEND_GATES = 3  # warm start: try extending a restriction's circuit by at most this many gates
+EXTEND_CONFLICTS = 200_000
+NO_BREAKS = EncodingOptions(colex=False, no_duplicates=False, no_reapply=False, all_used=False)
+_SUB_MEMO: dict[tuple, tuple[int, list[Gate]]] = {}  # exact sizes of restricted functions
+
+
+@dataclass
+class _Restriction:
+    """C(f | x_input = const), proved, with a circuit for it in f's input numbering."""
+
+    input: int
+    const: int
+    size: int
+    gates: list[Gate]
+
+
+def _restrictions(
+    fn: BoolFunction, basis: str, options: EncodingOptions, solver: str, deadline: float | None
+) -> list[_Restriction]:
+    """Exact sizes of f with one input fixed, for the inputs `candidate_inputs` picks (see bounds.py)."""
+    specs = [sp.table for sp in _plan(fn, False).specs]
+    out = []
+    chosen = candidate_inputs(fn, specs)
+    needed = 0  # inputs some gate output depends on: each has fan-out >= 1
+    for tt in specs:
+        needed |= _support(tt, fn.n_inputs)
+    others = [j for j in range(fn.n_inputs) if j not in chosen and (needed >> j) & 1]
+    for j, c in [(j, c) for j in chosen + others for c in (0, 1)]:
+        proj = restrict(fn, j, c)
+        # same minimum size: literal outputs are free, negations free, equal outputs share a gate
+        tables = tuple(sorted({sp.table for sp in _plan(proj.fn, False).specs}))
+        key = (basis, proj.fn.n_inputs, tables)
+        if j in others and key not in _SUB_MEMO:
+            continue  # other inputs only where the bound is known already (free to use)
+        if key not in _SUB_MEMO:
+            core = BoolFunction(proj.fn.name, proj.fn.n_inputs, tables)
+            sub = _min_size(core, basis, False, deadline, options, None, solver)
+            assert sub.proved_lower_bound
+            _SUB_MEMO[key] = (sub.min_size, sub.circuit.gates)
+        size, gates = _SUB_MEMO[key]
+        out.append(_Restriction(j, c, size, lift(gates, proj, fn.n_inputs)))
+    return out
+
+
+def _extend(
+    fn: BoolFunction,
+    k: int,
+    basis: str,
+    prefix: list[Gate],
+    caps: dict[int, int],
+    solver: str,
+    deadline: float | None,
+) -> Circuit | None:
+    """Look for a k-gate circuit whose first gates are `prefix` (no symmetry breaks: they could
+    clash with the pinned gates). Only ever a witness: a failure here proves nothing."""
+    run = _CegarRun(fn, k, basis, False, NO_BREAKS, 0, solver, 2, "wide", caps, prefix)
+    spent = 0
+    try:
+        while spent < EXTEND_CONFLICTS:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise SolveTimeout(f"time limit reached while trying {k} gates")
+            res = run.step(5000)
+            spent += 5000
+            if res is False:
+                return None
+            if isinstance(res, Circuit):
+                return res
+        return None
+    finally:
+        run.close()
+
+
 def min_size(
     function: str | BoolFunction,
     basis: str = "B2",
@@ -225,22 +313,62 @@ def min_size(
     options: EncodingOptions = EncodingOptions(),
     start: int | None = None,
     solver: str = DEFAULT_SOLVER,
+    restrictions: bool | None = None,
 ) -> MinSizeResult:
     """Minimum number of gates for `function` over `basis`, with a circuit verified on all inputs.
 
-    Sizes are tried upward from `start` (default: the trivial lower bound, so the bound is proved);
-    raises SolveTimeout after `timeout` seconds.
+    Sizes are tried upward from `start` (default: the best proved lower bound, so the bound is
+    proved); raises SolveTimeout after `timeout` seconds. `restrictions` (default: on for functions
+    of at least RESTRICT_FROM inputs, convention a only) adds the bounds of `bounds.py`: a proved
+    lower bound, input fan-out caps in every encoding, and warm starts from the restricted circuits.
     """
     fn = parse_function(function)
-    basis = check_basis(basis)
-    t0 = time.perf_counter()
     deadline = None if timeout is None else time.monotonic() + timeout
+    return _min_size(
+        fn, check_basis(basis), outputs_must_be_gates, deadline, options, start, solver, restrictions
+    )
+
+
+def _min_size(
+    fn: BoolFunction,
+    basis: str,
+    outputs_must_be_gates: bool,
+    deadline: float | None,
+    options: EncodingOptions,
+    start: int | None,
+    solver: str,
+    restrictions: bool | None = None,
+) -> MinSizeResult:
+    t0 = time.perf_counter()
+    if restrictions is None:
+        restrictions = fn.n_inputs >= RESTRICT_FROM
     lower = trivial_lower_bound(fn, outputs_must_be_gates)
+    subs: list[_Restriction] = []
+    if restrictions and not outputs_must_be_gates:
+        subs = _restrictions(fn, basis, options, solver, deadline)
+    floor: dict[int, list[int]] = {}
+    for r in subs:  # fanout(x_j) >= 1 for an input a gate output needs, so C(f) >= C(f | x_j = c) + 1
+        floor.setdefault(r.input, [0, 0])[r.const] = r.size
+        lower = max(lower, r.size + 1)
     k = lower if start is None else start
     attempts: list[Attempt] = []
     while True:
-        circ, att = solve_size(fn, k, basis, outputs_must_be_gates, options, deadline, solver=solver)
-        attempts.append(att)
+        caps = {j: (k - c0, k - c1) for j, (c0, c1) in floor.items()}
+        circ = None
+        tried: set[tuple[Gate, ...]] = set()
+        for r in subs:
+            if 0 < k - r.size <= EXTEND_GATES and tuple(r.gates) not in tried:
+                tried.add(tuple(r.gates))
+                w = time.perf_counter()
+                circ = _extend(fn, k, basis, r.gates, caps, solver, deadline)
+                if circ is not None:
+                    attempts.append(Attempt(k, True, time.perf_counter() - w, 0, 0))
+                    break
+        if circ is None:
+            circ, att = solve_size(
+                fn, k, basis, outputs_must_be_gates, options, deadline, solver=solver, fanout_caps=caps
+            )
+            attempts.append(att)
         if circ is not None:
             proved = k <= lower or (
                 all(not a.satisfiable for a in attempts[:-1]) and attempts[0].size <= lower

@@ -88,7 +88,8 @@ class _SlabAttention(torch.autograd.Function):
         qkv, pattern = ctx.saved_tensors
         queries = ctx.queries
         q, k, v = qkv[:, 0, :, :, -queries:], qkv[:, 1], qkv[:, 2]
-        dqkv = torch.empty_like(qkv) if queries == qkv.shape[4] else torch.zeros_like(qkv)
+        dqkv = torch.empty_like(qkv)
+        dqkv[:, 0, :, :, : qkv.shape[4] - queries].zero_()  # positions that asked no query
         _mix_cols(pattern, dy, out=dqkv[:, 2])
         ds = torch.ops.aten._softmax_backward_data(_scores(dy, v), pattern, 3, pattern.dtype).mul_(ctx.scale)
         _mix_rows(ds, k, out=dqkv[:, 0, :, :, -queries:])

@@ -59,3 +59,22 @@ def test_feature_axis_layer_norm_matches_reference_with_gradients() -> None:
         strict=True,
     ):
         assert torch.allclose(g, g_ref, atol=1e-10)
+
+
+def test_folded_layer_norm_linear_matches_the_composition() -> None:
+    from emergelab.models.transformer import _layer_norm, _linear, _norm_linear
+
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 6, 15, generator=gen, dtype=torch.float64, requires_grad=True)
+    params = [
+        torch.randn(*shape, generator=gen, dtype=torch.float64, requires_grad=True)
+        for shape in ((2, 6), (2, 6), (2, 6, 9), (2, 9))
+    ]
+    y = _norm_linear(x, *params)
+    y_ref = _linear(_layer_norm(x, params[0], params[1]), params[2], params[3])
+    assert torch.allclose(y, y_ref, atol=1e-12)
+    dy = torch.randn(y.shape, generator=gen, dtype=torch.float64)
+    for g, g_ref in zip(
+        torch.autograd.grad(y, [x, *params], dy), torch.autograd.grad(y_ref, [x, *params], dy), strict=True
+    ):
+        assert torch.allclose(g, g_ref, atol=1e-10)

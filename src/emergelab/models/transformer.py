@@ -59,35 +59,48 @@ class ModelConfig:
         return non_embedding + self.vocab_size * d + self.seq_len * d, non_embedding
 
 
-class _LayerNorm(torch.autograd.Function):
-    """LayerNorm over the feature axis of x (K, d, N) with a per-member affine w, b (K, d).
+class _Normalize(torch.autograd.Function):
+    """(x − mean) / std over the feature axis of x (K, d, N): LayerNorm without its affine.
 
     Written out (forward and backward) because the feature axis is not the last one, so
     F.layer_norm does not apply, and autograd through the composite costs about half again as
-    many passes over the activations."""
+    many passes over the activations. The affine is folded into the matmul that follows."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
         centred = x - x.mean(1, keepdim=True)
         inv_std = torch.rsqrt(centred.square().mean(1, keepdim=True).add_(1e-5))
         normed = centred.mul_(inv_std)
-        ctx.save_for_backward(normed, inv_std, w)
-        return torch.addcmul(b[:, :, None], normed, w[:, :, None])
+        ctx.save_for_backward(normed, inv_std)
+        return normed
 
     @staticmethod
-    def backward(ctx, dy: torch.Tensor):
-        normed, inv_std, w = ctx.saved_tensors
-        g = dy * w[:, :, None]
-        dx = (g - g.mean(1, keepdim=True)).sub_(normed * (g * normed).mean(1, keepdim=True)).mul_(inv_std)
-        return dx, (dy * normed).sum(2), dy.sum(2)
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
+        normed, inv_std = ctx.saved_tensors
+        return (g - g.mean(1, keepdim=True)).sub_(normed * (g * normed).mean(1, keepdim=True)).mul_(inv_std)
 
 
-_layer_norm = _LayerNorm.apply
+_normalize = _Normalize.apply
+
+
+def _layer_norm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """LayerNorm over the feature axis of x (K, d, N) with a per-member affine w, b (K, d)."""
+    return torch.addcmul(b[:, :, None], _normalize(x), w[:, :, None])
 
 
 def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-member affine map in feature-major layout: x (K, i, N), w (K, i, o), b (K, o) -> (K, o, N)."""
     return torch.baddbmm(b[:, :, None], w.transpose(1, 2), x)
+
+
+def _norm_linear(
+    x: torch.Tensor, ln_w: torch.Tensor, ln_b: torch.Tensor, w: torch.Tensor, b: torch.Tensor
+) -> torch.Tensor:
+    """_linear(_layer_norm(x, ln_w, ln_b), w, b) with the LayerNorm's affine folded into the weights
+    (diag(ln_w)·w and b + ln_b·w, a few tiny ops), saving two passes over the activations each way."""
+    return _linear(
+        _normalize(x), ln_w[:, :, None] * w, torch.baddbmm(b[:, None], ln_b[:, None], w).squeeze(1)
+    )
 
 
 class Block(nn.Module):
@@ -110,7 +123,7 @@ class Block(nn.Module):
         asked, the pattern (K·B, heads, Tq, T)."""
         k, d, t, b = x.shape
         h, queries = self.heads, t if last is None else last
-        qkv = _linear(_layer_norm(x.view(k, d, t * b), self.ln1_w, self.ln1_b), self.qkv_w, self.qkv_b)
+        qkv = _norm_linear(x.view(k, d, t * b), self.ln1_w, self.ln1_b, self.qkv_w, self.qkv_b)
         qkv = qkv.view(k, 3, h, d // h, t, b)  # the 3·d outputs are (q | k | v) × heads × head dim
         y, pattern = causal_attention(qkv, queries, return_pattern)
         if pattern is not None:
@@ -125,7 +138,7 @@ class Block(nn.Module):
         if not self.attn_only:
             k, d, t, b = x.shape
             flat = x.reshape(k, d, t * b)
-            hidden = F.gelu(_linear(_layer_norm(flat, self.ln2_w, self.ln2_b), self.fc_w, self.fc_b))
+            hidden = F.gelu(_norm_linear(flat, self.ln2_w, self.ln2_b, self.fc_w, self.fc_b))
             x = (flat + _linear(hidden, self.proj_w, self.proj_b)).view(k, d, t, b)
         return x
 
@@ -183,8 +196,10 @@ class EnsembleGPT(nn.Module):
         the layout F.cross_entropy takes with the class axis second (training's fast path)."""
         x = self.features(idx, last=answer_len)
         k, d, length, b = x.shape
-        hidden = _layer_norm(x.reshape(k, d, length * b), self.lnf_w, self.lnf_b)
-        return torch.bmm(self.wte, hidden)
+        head = self.wte.transpose(1, 2)  # (K, d, V): the tied head as a (d -> V) map for _norm_linear
+        return _norm_linear(
+            x.reshape(k, d, length * b), self.lnf_w, self.lnf_b, head, torch.zeros_like(head[:, 0])
+        )
 
     def hidden(self, idx: torch.Tensor) -> torch.Tensor:
         """Final hidden states (K, B, T, d) for token ids idx (K, B, T)."""

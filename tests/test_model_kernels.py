@@ -78,3 +78,14 @@ def test_folded_layer_norm_linear_matches_the_composition() -> None:
         torch.autograd.grad(y, [x, *params], dy), torch.autograd.grad(y_ref, [x, *params], dy), strict=True
     ):
         assert torch.allclose(g, g_ref, atol=1e-10)
+
+
+def test_one_hot_and_gather_embeddings_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emergelab.models import EnsembleGPT, ModelConfig, transformer
+
+    model = EnsembleGPT(ModelConfig(vocab_size=11, seq_len=6, width=8, depth=1, heads=2), [0, 1, 2]).double()
+    idx = torch.randint(0, 11, (3, 5, 6), generator=torch.Generator().manual_seed(0))
+    one_hot = model.embed(idx)
+    monkeypatch.setattr(transformer, "ONE_HOT_VOCAB", 0)
+    assert torch.allclose(model.embed(idx), one_hot, atol=1e-14)
+    assert one_hot.shape == (3, 8, 6, 5) and one_hot.is_contiguous()

@@ -54,8 +54,8 @@ def answer_loss(model: EnsembleGPT, seqs: torch.Tensor, answer_len: int, dtype: 
 
 def _clip_per_member(model: EnsembleGPT, max_norm: float) -> None:
     grads = [p.grad for p in model.parameters() if p.grad is not None]
-    sq = torch.stack([g.pow(2).flatten(1).sum(1) for g in grads]).sum(0)  # (K,)
-    scale = (max_norm / (sq.sqrt() + 1e-6)).clamp(max=1.0)
+    norms = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads])  # (params, K)
+    scale = (max_norm / (torch.linalg.vector_norm(norms, dim=0) + 1e-6)).clamp(max=1.0)
     for g in grads:
         g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
 
@@ -98,7 +98,10 @@ def train(
         if cfg.full_batch:
             batch = seqs.unsqueeze(0).expand(k, -1, -1)
         else:
-            idx = np.stack([r.choice(n, size=cfg.batch_size, p=probs) for r in rngs])
+            if probs is None:  # the same draws as r.choice(n, size), without its overhead
+                idx = np.stack([r.integers(0, n, size=cfg.batch_size) for r in rngs])
+            else:
+                idx = np.stack([r.choice(n, size=cfg.batch_size, p=probs) for r in rngs])
             batch = seqs[torch.as_tensor(idx, device=device)]
         losses = answer_loss(model, batch, data.answer_len, loss_dtype)
         opt.zero_grad(set_to_none=True)

@@ -212,3 +212,76 @@ def test_registered_system() -> None:
     assert res.curves[0].value[-1] == 1.0
     assert res.curves[1].value == [0.0, 1.0, 3.0, 5.0]
     assert res.table_rows
+
+
+# -- restriction bounds (bounds.py): fixing an input deletes its readers --------------------------
+
+
+def test_restrict_and_lift() -> None:
+    from emergelab.theory.circuits.bounds import lift, restrict
+    from emergelab.theory.circuits.circuit import Gate
+
+    fn = parse_function("increment:3")
+    proj = restrict(fn, 2, 0)  # top bit 0: low outputs unchanged, y2 = x0 & x1
+    assert proj.inputs == (0, 1) and proj.fn.n_inputs == 2
+    assert proj.fn.outputs == (0b0101, 0b0110, 0b1000)
+    assert lift([Gate(8, 0, 1), Gate(6, 1, 2)], restrict(fn, 0, 1), 3) == [Gate(8, 1, 2), Gate(6, 2, 3)]
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [
+        ("increment:4", 5),
+        ("increment:5", 7),
+        ("full_adder", 5),
+        ("add:2", 7),
+        ("mult:2", 7),
+    ],
+)
+def test_restriction_bounds_keep_literature_sizes(name: str, size: int) -> None:
+    res = min_size(name, restrictions=True)
+    assert res.min_size == size and res.proved_lower_bound
+    assert res.circuit.computes(parse_function(name))
+
+
+def test_restriction_bounds_agree_on_random_functions() -> None:
+    rng = random.Random(7)
+    cases = [BoolFunction("rand", 3, (rng.getrandbits(8), rng.getrandbits(8))) for _ in range(8)]
+    for fn in cases + [BoolFunction("rand", 4, (rng.getrandbits(16),))]:
+        with_bounds = min_size(fn, restrictions=True)
+        assert with_bounds.circuit.computes(fn) and with_bounds.proved_lower_bound
+        assert with_bounds.min_size == min_size(fn, restrictions=False).min_size
+
+
+def test_increment_6_and_7_proved_with_restrictions() -> None:
+    for n in (6, 7):
+        res = min_size(f"increment:{n}")
+        assert res.min_size == 2 * n - 3 and res.proved_lower_bound
+        assert res.circuit.computes(parse_function(f"increment:{n}"))
+
+
+def test_capability_row_bounds_do_not_change_the_curve() -> None:
+    fn = parse_function("increment:5")
+    fast = capability_curve(fn, restrictions=True)
+    plain = capability_curve(fn, restrictions=False)
+    assert [p.correct_rows for p in fast] == [p.correct_rows for p in plain]
+    assert [p.correct_rows for p in fast] == [16, 24, 24, 28, 28, 30, 30, 32]
+    for p in fast:
+        assert p.circuit.correct_rows(fn).bit_count() == p.correct_rows and p.circuit.size <= p.budget
+
+
+def test_capability_on_random_functions_matches_brute_force_budget_one() -> None:
+    # budget 1: try every single gate and every output choice by hand
+    rng = random.Random(3)
+    fn = BoolFunction("rand", 3, (rng.getrandbits(8),))
+    mask = fn.mask
+    lits = [0, mask] + [t for j in range(3) for t in (input_table(j, 3), ~input_table(j, 3) & mask)]
+    best0 = max((~(t ^ fn.outputs[0]) & mask).bit_count() for t in lits)
+    best1 = best0
+    for a in range(3):
+        for b in range(a + 1, 3):
+            for op in range(16):
+                t = apply_op(op, input_table(a, 3), input_table(b, 3), mask)
+                best1 = max(best1, (~(t ^ fn.outputs[0]) & mask).bit_count())
+    pts = capability_curve(fn, max_budget=1)
+    assert [p.correct_rows for p in pts][:2] == [best0, best1][: len(pts)]

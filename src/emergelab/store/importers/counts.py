@@ -14,7 +14,7 @@ import hashlib
 from pathlib import Path
 
 from emergelab.store.importers.base import ExampleDraft, ImportFileError, Parsed, register
-from emergelab.store.importers.tabular import TABLE_SUFFIXES, Cells, columns, rows
+from emergelab.store.importers.tabular import TABLE_SUFFIXES, Cells, check_columns, columns, rows
 
 REQUIRED = ("model", "task", "problem_id", "n", "c")
 OPTIONAL = ("params", "step")
@@ -37,14 +37,7 @@ class SampleCounts:
         return path.suffix.lower() in (*TABLE_SUFFIXES, ".jsonl") and set(REQUIRED) <= columns(path)
 
     def load(self, path: Path) -> Parsed:
-        cols = columns(path)
-        missing = [c for c in REQUIRED if c not in cols]
-        if missing:
-            raise ImportFileError(path, f"missing column(s) {', '.join(missing)}")
-        parsed = Parsed()
-        unknown = sorted(cols - set(REQUIRED) - set(OPTIONAL))
-        if unknown:
-            parsed.warnings.append(f"{path.name}: ignored column(s) {', '.join(unknown)}")
+        parsed = Parsed(warnings=check_columns(path, REQUIRED, OPTIONAL))
         groups: dict[tuple[str, str, int | None], dict[str, tuple[int, int, int]]] = {}
         sizes: dict[str, tuple[float, int]] = {}
         for line, row in rows(path):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from emergelab.store.importers.base import ImportFileError, Parsed, PointDraft, register
-from emergelab.store.importers.tabular import TABLE_SUFFIXES, Cells, columns, rows
+from emergelab.store.importers.tabular import TABLE_SUFFIXES, Cells, check_columns, columns, rows
 
 REQUIRED = ("model", "task", "metric", "value")
 OPTIONAL = (
@@ -26,14 +26,7 @@ class LongTable:
         return path.suffix.lower() in TABLE_SUFFIXES and set(REQUIRED) <= columns(path)
 
     def load(self, path: Path) -> Parsed:
-        cols = columns(path)
-        missing = [c for c in REQUIRED if c not in cols]
-        if missing:
-            raise ImportFileError(path, f"missing column(s) {', '.join(missing)}")
-        parsed = Parsed()
-        unknown = sorted(cols - set(REQUIRED) - set(OPTIONAL))
-        if unknown:
-            parsed.warnings.append(f"{path.name}: ignored column(s) {', '.join(unknown)}")
+        parsed = Parsed(warnings=check_columns(path, REQUIRED, OPTIONAL))
         for line, row in rows(path):
             c = Cells(path, line, row)
             point = PointDraft(

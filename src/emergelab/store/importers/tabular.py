@@ -40,6 +40,16 @@ def columns(path: Path) -> set[str]:
     return set()
 
 
+def check_columns(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> list[str]:
+    """Refuse a file missing a required column; return a warning naming any column the format ignores."""
+    cols = columns(path)
+    missing = [c for c in required if c not in cols]
+    if missing:
+        raise ImportFileError(path, f"missing column(s) {', '.join(missing)}")
+    unknown = sorted(cols - set(required) - set(optional))
+    return [f"{path.name}: ignored column(s) {', '.join(unknown)}"] if unknown else []
+
+
 def rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) pairs; empty lines of text formats are skipped."""
     suffix = path.suffix.lower()

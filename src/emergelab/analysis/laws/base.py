@@ -87,6 +87,11 @@ class LawFit:
         q = (1.0 - level) / 2.0
         return np.nanquantile(preds, q, axis=0), np.nanquantile(preds, 1.0 - q, axis=0)
 
+    def add_bootstrap(self, names: tuple[str, ...], samples: np.ndarray, n_bootstrap: int) -> None:
+        """Keep the bootstrap draws (rows in `names` order) and their intervals and standard errors."""
+        self.samples, self.sample_names, self.n_bootstrap = samples, names, n_bootstrap
+        self.intervals, self.stderr = summarize_bootstrap(names, samples)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (no arrays, no callables)."""
         return {

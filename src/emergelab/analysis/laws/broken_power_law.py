@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emergelab.analysis.laws.base import LawFit, register_law, summarize_bootstrap
+from emergelab.analysis.laws.base import LawFit, register_law
 from emergelab.analysis.laws.robust import (
     RobustProblem,
     bootstrap,
@@ -89,6 +89,5 @@ class BrokenPowerLaw:
         if n_bootstrap > 0:
             warm = distinct_minima(xs, fs, warm_starts)
             samples = to_params(bootstrap(problem, warm, bootstrap_weights(len(y), n_bootstrap, seed)))
-            fit.samples, fit.sample_names, fit.n_bootstrap = samples, PARAMS, n_bootstrap
-            fit.intervals, fit.stderr = summarize_bootstrap(PARAMS, samples)
+            fit.add_bootstrap(PARAMS, samples, n_bootstrap)
         return fit

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from emergelab.analysis.laws.base import LawFit, register_law, summarize_bootstrap
+from emergelab.analysis.laws.base import LawFit, register_law
 from emergelab.analysis.laws.robust import (
     RobustProblem,
     bootstrap,
@@ -138,9 +138,6 @@ class Chinchilla:
             run = bootstrap_continuation if problem.likelihood else bootstrap
             thetas = run(problem, warm, weights)
             samples = to_params(thetas)
-            fit.samples = samples
-            fit.sample_names = PARAMS
-            fit.n_bootstrap = n_bootstrap
-            fit.intervals, fit.stderr = summarize_bootstrap(PARAMS, samples)
+            fit.add_bootstrap(PARAMS, samples, n_bootstrap)
             fit.gof["bootstrap_failed"] = float(np.sum(~np.all(np.isfinite(samples), axis=1)))
         return fit

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from emergelab.analysis.laws.base import LawFit, register_law, summarize_bootstrap
+from emergelab.analysis.laws.base import LawFit, register_law
 
 PARAMS = ("a", "N0", "b", "D0")
 
@@ -100,6 +100,5 @@ class IsoFlop:
             for g in groups:
                 w[:, g] = rng.multinomial(len(g), np.full(len(g), 1.0 / len(g)), size=n_bootstrap)
             samples = estimate(w)
-            fit.samples, fit.sample_names, fit.n_bootstrap = samples, PARAMS, n_bootstrap
-            fit.intervals, fit.stderr = summarize_bootstrap(PARAMS, samples)
+            fit.add_bootstrap(PARAMS, samples, n_bootstrap)
         return fit

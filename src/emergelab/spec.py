@@ -29,6 +29,13 @@ from emergelab.tasks import TASKS, make_task
 from emergelab.train import TrainConfig, log_spaced_steps
 
 
+def _require_known(names: list[str], registry: dict, what: str) -> None:
+    """Refuse names that are not in a registry, listing the ones that are."""
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise ValueError(f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(registry)}")
+
+
 class SpecError(ValueError):
     """A spec that cannot be used; the message is one line naming the field."""
 
@@ -238,9 +245,7 @@ class ExperimentSpec(_Strict):
     def _knobs(cls, v: list[str] | None) -> list[str] | None:
         from emergelab.sweep.knobs import KNOBS
 
-        unknown = [k for k in v or [] if k not in KNOBS]
-        if unknown:
-            raise ValueError(f"unknown knob(s) {', '.join(unknown)}; known: {', '.join(KNOBS)}")
+        _require_known(v or [], KNOBS, "knob")
         return v
 
     @model_validator(mode="after")
@@ -257,9 +262,7 @@ class ExperimentSpec(_Strict):
     @field_validator("metrics")
     @classmethod
     def _metrics(cls, v: list[str]) -> list[str]:
-        unknown = [m for m in v if m not in METRICS]
-        if unknown:
-            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+        _require_known(v, METRICS, "metric")
         return v
 
     @field_validator("probes")
@@ -267,9 +270,7 @@ class ExperimentSpec(_Strict):
     def _probes(cls, v: list[str]) -> list[str]:
         from emergelab.evaluate.probes import PROBES
 
-        unknown = [p for p in v if p not in PROBES]
-        if unknown:
-            raise ValueError(f"unknown probe(s) {', '.join(unknown)}; known: {', '.join(PROBES)}")
+        _require_known(v, PROBES, "probe")
         return v
 
     @model_validator(mode="after")

@@ -98,10 +98,7 @@ def train(
         if cfg.full_batch:
             batch = seqs.unsqueeze(0).expand(k, -1, -1)
         else:
-            if probs is None:  # the same draws as r.choice(n, size), without its overhead
-                idx = np.stack([r.integers(0, n, size=cfg.batch_size) for r in rngs])
-            else:
-                idx = np.stack([r.choice(n, size=cfg.batch_size, p=probs) for r in rngs])
+            idx = np.stack([r.choice(n, size=cfg.batch_size, p=probs) for r in rngs])
             batch = seqs[torch.as_tensor(idx, device=device)]
         losses = answer_loss(model, batch, data.answer_len, loss_dtype)
         opt.zero_grad(set_to_none=True)

@@ -16,17 +16,18 @@ the restricted function.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pysat.card import ITotalizer
 
 from emergelab.theory.circuits.basis import check_basis
-from emergelab.theory.circuits.bounds import RESTRICT_FROM, candidate_inputs, restrict
+from emergelab.theory.circuits.bounds import RESTRICT_FROM, candidate_inputs
 from emergelab.theory.circuits.circuit import Circuit
 from emergelab.theory.circuits.encoding import CircuitEncoding, EncodingOptions, OutputSpec
 from emergelab.theory.circuits.functions import BoolFunction, input_table, parse_function
 from emergelab.theory.circuits.solver import DEFAULT_SOLVER, SatSolver
-from emergelab.theory.circuits.synth import _min_size, _plan
+from emergelab.theory.circuits.synth import _min_size, _plan, restricted_core
 
 PARTIAL_OPTIONS = EncodingOptions(all_used=False)  # fewer than g useful gates must stay possible
 _CURVE_MEMO: dict[tuple, list[int]] = {}  # (basis, n, gate-output tables) -> rows right per budget
@@ -66,12 +67,9 @@ def row_bounds(
     out = []
     for j in candidate_inputs(fn, specs):
         for c in (0, 1):
-            proj = restrict(fn, j, c)
-            # literal and repeated outputs never cost a row (they are free), so only gate outputs count
-            tables = tuple(sorted({sp.table for sp in _plan(proj.fn, False).specs}))
-            key = (basis, proj.fn.n_inputs, tables)
+            proj, core = restricted_core(fn, j, c)  # free outputs never cost a row: gate outputs only
+            key = (basis, core.n_inputs, core.outputs)
             if key not in _CURVE_MEMO:
-                core = BoolFunction(proj.fn.name, proj.fn.n_inputs, tables)
                 points = _curve(core, basis, False, None, deadline, solver)
                 _CURVE_MEMO[key] = [p.correct_rows for p in points]
             # the restricted function ignores n - 1 - m of f's other inputs: each row counts that often
@@ -89,7 +87,7 @@ def best_rows(
     solver: str = DEFAULT_SOLVER,
     deadline: float | None = None,
     at_most: int | None = None,
-    bounds: list[RowBound] = (),  # type: ignore[assignment]
+    bounds: Sequence[RowBound] = (),
 ) -> tuple[int, Circuit | None]:
     """Max rows right with `budget` gates, and a circuit achieving it (None if none beats `at_least`).
 

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from emergelab.theory.circuits.basis import check_basis
-from emergelab.theory.circuits.bounds import RESTRICT_FROM, candidate_inputs, lift, restrict
+from emergelab.theory.circuits.bounds import RESTRICT_FROM, Projection, candidate_inputs, lift, restrict
 from emergelab.theory.circuits.circuit import CONST, Circuit, Gate, Output
 from emergelab.theory.circuits.encoding import (
     CircuitEncoding,
@@ -249,6 +249,15 @@ class _Restriction:
     gates: list[Gate]
 
 
+def restricted_core(fn: BoolFunction, j: int, c: int) -> tuple[Projection, BoolFunction]:
+    """f with x_j = c, and the function of its gate-computed outputs only, sorted: literal and
+    negated outputs are free and equal outputs share a gate (convention a), so the core has the
+    same minimum size and capability curve, and one memo entry serves every f that leads to it."""
+    proj = restrict(fn, j, c)
+    tables = tuple(sorted({sp.table for sp in _plan(proj.fn, False).specs}))
+    return proj, BoolFunction(proj.fn.name, proj.fn.n_inputs, tables)
+
+
 def _restrictions(
     fn: BoolFunction, basis: str, options: EncodingOptions, solver: str, deadline: float | None
 ) -> list[_Restriction]:
@@ -261,14 +270,11 @@ def _restrictions(
         needed |= _support(tt, fn.n_inputs)
     others = [j for j in range(fn.n_inputs) if j not in chosen and (needed >> j) & 1]
     for j, c in [(j, c) for j in chosen + others for c in (0, 1)]:
-        proj = restrict(fn, j, c)
-        # same minimum size: literal outputs are free, negations free, equal outputs share a gate
-        tables = tuple(sorted({sp.table for sp in _plan(proj.fn, False).specs}))
-        key = (basis, proj.fn.n_inputs, tables)
+        proj, core = restricted_core(fn, j, c)
+        key = (basis, core.n_inputs, core.outputs)
         if j in others and key not in _SUB_MEMO:
             continue  # other inputs only where the bound is known already (free to use)
         if key not in _SUB_MEMO:
-            core = BoolFunction(proj.fn.name, proj.fn.n_inputs, tables)
             sub = _min_size(core, basis, False, deadline, options, None, solver)
             assert sub.proved_lower_bound
             _SUB_MEMO[key] = (sub.min_size, sub.circuit.gates)

@@ -1,4 +1,4 @@
-"""The model's hand-written kernels (slab attention, feature-axis LayerNorm) equal the textbook ops, gradients included."""
+"""The model's hand-written kernels (slab attention, feature-axis LayerNorm, linear) equal the textbook ops, gradients included."""
 
 from __future__ import annotations
 
@@ -59,6 +59,24 @@ def test_feature_axis_layer_norm_matches_reference_with_gradients() -> None:
         strict=True,
     ):
         assert torch.allclose(g, g_ref, atol=1e-10)
+
+
+@pytest.mark.parametrize("i,o", [(6, 9), (9, 6), (5, 5)])
+def test_linear_matches_per_member_matmul_with_gradients(i: int, o: int) -> None:
+    """Both ways of forming the weight gradient (widening and narrowing maps) are right."""
+    from emergelab.models.transformer import _linear
+
+    gen = torch.Generator().manual_seed(i * o)
+    x, w, b = (
+        torch.randn(*shape, generator=gen, dtype=torch.float64, requires_grad=True)
+        for shape in ((3, i, 14), (3, i, o), (3, o))
+    )
+    y = _linear(x, w, b)
+    y_ref = torch.einsum("kin,kio->kon", x, w) + b[:, :, None]
+    assert torch.allclose(y, y_ref, atol=1e-12)
+    dy = torch.randn(y.shape, generator=gen, dtype=torch.float64)
+    for g, g_ref in zip(torch.autograd.grad(y, (x, w, b), dy), torch.autograd.grad(y_ref, (x, w, b), dy), strict=True):
+        assert g.shape == g_ref.shape and torch.allclose(g, g_ref, atol=1e-12)
 
 
 def test_folded_layer_norm_linear_matches_the_composition() -> None:

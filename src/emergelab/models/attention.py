@@ -25,11 +25,14 @@ import torch.nn.functional as F
 SLAB_MAX_T_DH = 128
 
 
-def _scores(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """s[..., i, j, :] = Σ_c a[..., c, i, :] · b[..., c, j, :]: (K, h, dh, Ta, B), (K, h, dh, Tb, B) -> (K, h, Ta, Tb, B)."""
-    s = a[:, :, 0, :, None] * b[:, :, 0, None]
+def _scores(a: torch.Tensor, b: torch.Tensor, scale: float, start: torch.Tensor) -> torch.Tensor:
+    """s[..., i, j, :] = start[i, j, :] + scale · Σ_c a[..., c, i, :] · b[..., c, j, :]:
+    (K, h, dh, Ta, B), (K, h, dh, Tb, B) -> (K, h, Ta, Tb, B). The scale and the starting value (the
+    causal mask, or zero) ride along in the multiply-adds: separate passes over the largest tensor
+    of the layer would cost more than all of them together."""
+    s = torch.addcmul(start, a[:, :, 0, :, None], b[:, :, 0, None], value=scale)
     for c in range(1, a.shape[2]):
-        s.addcmul_(a[:, :, c, :, None], b[:, :, c, None])
+        s.addcmul_(a[:, :, c, :, None], b[:, :, c, None], value=scale)
     return s
 
 
@@ -78,8 +81,8 @@ class _SlabAttention(torch.autograd.Function):
     def forward(ctx, qkv: torch.Tensor, queries: int):
         q, k, v = qkv[:, 0, :, :, -queries:], qkv[:, 1], qkv[:, 2]
         scale = 1.0 / math.sqrt(q.shape[2])
-        s = _scores(q, k).mul_(scale)
-        pattern = s.add_(_additive_mask(queries, k.shape[3], k.shape[4], qkv.device, qkv.dtype)).softmax(3)
+        mask = _additive_mask(queries, k.shape[3], k.shape[4], qkv.device, qkv.dtype)
+        pattern = _scores(q, k, scale, mask).softmax(3)
         ctx.save_for_backward(qkv, pattern)
         ctx.scale, ctx.queries = scale, queries
         ctx.mark_non_differentiable(pattern)
@@ -93,7 +96,8 @@ class _SlabAttention(torch.autograd.Function):
         dqkv = torch.empty_like(qkv)
         dqkv[:, 0, :, :, : qkv.shape[4] - queries].zero_()  # positions that asked no query
         _mix_cols(pattern, dy, out=dqkv[:, 2])
-        ds = torch.ops.aten._softmax_backward_data(_scores(dy, v), pattern, 3, pattern.dtype).mul_(ctx.scale)
+        zero = torch.zeros((), device=dy.device, dtype=dy.dtype)  # the softmax backward is linear: scale first
+        ds = torch.ops.aten._softmax_backward_data(_scores(dy, v, ctx.scale, zero), pattern, 3, pattern.dtype)
         _mix_rows(ds, k, out=dqkv[:, 0, :, :, -queries:])
         _mix_cols(ds, q, out=dqkv[:, 1])
         return dqkv, None

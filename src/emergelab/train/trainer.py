@@ -98,8 +98,9 @@ def train(
         if cfg.full_batch:
             batch = seqs.unsqueeze(0).expand(k, -1, -1)
         else:
-            idx = np.stack([r.choice(n, size=cfg.batch_size, p=probs) for r in rngs])
-            batch = seqs[torch.as_tensor(idx, device=device)]
+            idx = np.concatenate([r.choice(n, size=cfg.batch_size, p=probs) for r in rngs])
+            # index_select: a third of the time of seqs[idx] with a (K, B) index at K = 16
+            batch = seqs.index_select(0, torch.as_tensor(idx, device=device)).view(k, cfg.batch_size, -1)
         losses = answer_loss(model, batch, data.answer_len, loss_dtype)
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from emergelab.analysis.curves import load_curves
 from emergelab.analysis.emergence import emergence_score
 from emergelab.cli import demo_spec_path
@@ -39,12 +41,18 @@ def main() -> None:
     args = parser.parse_args()
     seconds, out = timed_demo(workers=2)
     print(f"demo (2 workers × 1 thread): {seconds:.1f} s  → {out}")
-    for c in load_curves(out, metrics=["exact_match", "token_accuracy", "target_logprob"], n_boot=200):
+    curves = load_curves(out, metrics=METRICS, n_boot=200)
+    for c in curves:
         print(f"  {c.metric:15s} smallest {c.y[0]:8.3f}  largest {c.y[-1]:8.3f}  emergence score {emergence_score(c.y):6.2f}")
     if not args.no_baseline:
-        base, _ = timed_demo(workers=1)
+        base, base_out = timed_demo(workers=1)
         print(f"baseline (1 process × 1 thread): {base:.1f} s")
         print(f"ratio baseline / demo: {base / seconds:.2f}x")
+        same = all(np.array_equal(a.y, b.y) for a, b in zip(curves, load_curves(base_out, metrics=METRICS, n_boot=200), strict=True))
+        print(f"metric curves of the two runs identical: {'yes' if same else 'NO'}")
+
+
+METRICS = ["exact_match", "token_accuracy", "target_logprob"]
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emergelab.theory.circuits.circuit import Gate
-from emergelab.theory.circuits.encoding import _support
+from emergelab.theory.circuits.encoding import _joint_support, _support
 from emergelab.theory.circuits.functions import BoolFunction
 
 RESTRICT_FROM = 5  # use restriction bounds for functions of at least this many inputs
@@ -55,9 +55,7 @@ def restrict(fn: BoolFunction, j: int, c: int) -> Projection:
             src = (r & ~(1 << j)) | (c << j)
             cof |= ((tt >> src) & 1) << r
         tables.append(cof)
-    support = 0
-    for tt in tables:
-        support |= _support(tt, n)
+    support = _joint_support(tables, n)
     keep = [i for i in range(n) if (support >> i) & 1]
     outs = tuple(_pick(tt, n, keep) for tt in tables)
     return Projection(BoolFunction(f"{fn.name}|x{j}={c}", len(keep), outs), tuple(keep))

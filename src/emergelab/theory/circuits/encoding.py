@@ -60,6 +60,14 @@ def _support(tt: int, n: int) -> int:
     return mask
 
 
+def _joint_support(tables, n: int) -> int:
+    """Bitmask of the inputs any of the truth tables depends on."""
+    mask = 0
+    for tt in tables:
+        mask |= _support(tt, n)
+    return mask
+
+
 def _essential(tt: int, n: int) -> int:
     """Number of inputs the truth table `tt` depends on."""
     return _support(tt, n).bit_count()
@@ -188,10 +196,7 @@ class CircuitEncoding:
         an output that may be wrong on some rows can come from any gate."""
         if self.partial:
             return
-        support = 0
-        for spec in self.outputs:
-            if not spec.may_be_literal:
-                support |= _support(spec.table, self.n)
+        support = _joint_support((spec.table for spec in self.outputs if not spec.may_be_literal), self.n)
         for j in range(self.n):  # an input some gate output depends on is read by some gate
             if (support >> j) & 1:
                 self._add([v for i in range(self.k) for p, v in self.s[i].items() if j in p])

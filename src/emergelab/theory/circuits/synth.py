@@ -15,7 +15,7 @@ from emergelab.theory.circuits.encoding import (
     EncodingOptions,
     OutputSpec,
     _essential,
-    _support,
+    _joint_support,
 )
 from emergelab.theory.circuits.functions import BoolFunction, input_table, parse_function
 from emergelab.theory.circuits.solver import DEFAULT_SOLVER, SatSolver, SolveTimeout
@@ -265,9 +265,7 @@ def _restrictions(
     specs = [sp.table for sp in _plan(fn, False).specs]
     out = []
     chosen = candidate_inputs(fn, specs)
-    needed = 0  # inputs some gate output depends on: each has fan-out >= 1
-    for tt in specs:
-        needed |= _support(tt, fn.n_inputs)
+    needed = _joint_support(specs, fn.n_inputs)  # inputs some gate output depends on: fan-out >= 1
     others = [j for j in range(fn.n_inputs) if j not in chosen and (needed >> j) & 1]
     for j, c in [(j, c) for j in chosen + others for c in (0, 1)]:
         proj, core = restricted_core(fn, j, c)

@@ -24,6 +24,8 @@ from emergelab.report import write_report
 from emergelab.spec import load_spec
 from emergelab.sweep import run_experiment
 
+METRICS = ["exact_match", "token_accuracy", "target_logprob"]
+
 
 def timed_demo(workers: int) -> tuple[float, Path]:
     spec = load_spec(demo_spec_path())
@@ -50,9 +52,6 @@ def main() -> None:
         print(f"ratio baseline / demo: {base / seconds:.2f}x")
         same = all(np.array_equal(a.y, b.y) for a, b in zip(curves, load_curves(base_out, metrics=METRICS, n_boot=200), strict=True))
         print(f"metric curves of the two runs identical: {'yes' if same else 'NO'}")
-
-
-METRICS = ["exact_match", "token_accuracy", "target_logprob"]
 
 
 if __name__ == "__main__":

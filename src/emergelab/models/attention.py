@@ -116,13 +116,13 @@ def causal_attention(qkv: torch.Tensor, queries: int | None = None, return_patte
         z.permute(0, 4, 1, 3, 2).reshape(kk * b, h, -1, dh)
         for z in (qkv[:, 0, :, :, -queries:], qkv[:, 1], qkv[:, 2])
     )
-    allowed = ~_causal_mask(queries, t, qkv.device)
+    hidden = _causal_mask(queries, t, qkv.device)
     if return_pattern:
-        pattern = (q @ k.transpose(-1, -2) / math.sqrt(dh)).masked_fill(~allowed, float("-inf")).softmax(-1)
+        pattern = (q @ k.transpose(-1, -2) / math.sqrt(dh)).masked_fill(hidden, float("-inf")).softmax(-1)
         y = pattern @ v
         pattern = pattern.view(kk, b, h, queries, t).permute(0, 2, 3, 4, 1)
     else:
         causal = queries == t  # PyTorch's is_causal aligns the mask top-left, right only for square scores
-        mask = None if causal else allowed
+        mask = None if causal else ~hidden  # SDPA's boolean mask marks the keys a query may see
         y, pattern = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal), None
     return y.view(kk, b, h, queries, dh).permute(0, 2, 4, 3, 1), pattern

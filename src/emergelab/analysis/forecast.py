@@ -34,6 +34,7 @@ from scipy import optimize, special, stats
 
 from emergelab.analysis.bootstrap import point_stderr
 from emergelab.analysis.curve import Curve
+from emergelab.registry import Registry
 
 # ---------------------------------------------------------------- record
 
@@ -119,12 +120,12 @@ class ForecastInputs:
 
 
 Forecaster = Callable[[ForecastInputs], _Prediction]
-FORECASTERS: dict[str, Forecaster] = {}
+FORECASTERS: Registry[Forecaster] = Registry("forecast method")
 
 
 def register_forecaster(name: str) -> Callable[[Forecaster], Forecaster]:
     def deco(fn: Forecaster) -> Forecaster:
-        FORECASTERS[name] = fn
+        FORECASTERS.add(name, fn)
         return fn
 
     return deco

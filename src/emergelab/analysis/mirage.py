@@ -41,6 +41,7 @@ from scipy import stats
 from emergelab.analysis.bootstrap import point_stderr
 from emergelab.analysis.curve import Curve
 from emergelab.analysis.verdict import Verdict, verdict
+from emergelab.registry import Registry
 
 MIRAGE_LABELS = ("metric_artifact", "genuine", "undetermined")
 DISCRETE_METRICS = ("exact_match", "acc", "accuracy", "multiple_choice_grade", "pass@1", "acc_norm")
@@ -64,7 +65,7 @@ class Link:
     note: str = ""
 
 
-LINKS: dict[str, Link] = {}
+LINKS: Registry[Link] = Registry("mirage link")
 
 
 def register_link(metric: str, *, needs_length: bool = False, note: str = ""):
@@ -72,7 +73,7 @@ def register_link(metric: str, *, needs_length: bool = False, note: str = ""):
 
     def deco(fn: Callable[[], tuple]):
         to_loss, to_discrete = fn()
-        LINKS[metric] = Link(metric, to_loss, to_discrete, needs_length, note or (fn.__doc__ or "").strip())
+        LINKS.add(metric, Link(metric, to_loss, to_discrete, needs_length, note or (fn.__doc__ or "").strip()))
         return fn
 
     return deco

@@ -14,17 +14,16 @@ import numpy as np
 import torch
 
 from emergelab.models import EnsembleGPT
+from emergelab.registry import Registry
 from emergelab.tasks import Split, Task
 
 ProbeFn = Callable[[EnsembleGPT, Task, Split], "np.ndarray | dict[str, np.ndarray]"]
-PROBES: dict[str, ProbeFn] = {}
+PROBES: Registry[ProbeFn] = Registry("probe")
 
 
 def register_probe(name: str) -> Callable[[ProbeFn], ProbeFn]:
     def deco(fn: ProbeFn) -> ProbeFn:
-        if name in PROBES:
-            raise ValueError(f"probe {name!r} registered twice")
-        PROBES[name] = fn
+        PROBES.add(name, fn)
         return fn
 
     return deco

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emergelab.registry import Registry
 from emergelab.store import TokenOutputs
 
 MetricFn = Callable[[TokenOutputs], np.ndarray]
@@ -30,14 +31,12 @@ class Metric:
         return np.asarray(self.fn(out), dtype=float)
 
 
-METRICS: dict[str, Metric] = {}
+METRICS: Registry[Metric] = Registry("metric")
 
 
 def register_metric(name: str, *, higher_is_better: bool = True, discrete: bool = False) -> Callable[[MetricFn], MetricFn]:
     def deco(fn: MetricFn) -> MetricFn:
-        if name in METRICS:
-            raise ValueError(f"metric {name!r} registered twice")
-        METRICS[name] = Metric(name, fn, higher_is_better, discrete, (fn.__doc__ or "").strip().splitlines()[0])
+        METRICS.add(name, Metric(name, fn, higher_is_better, discrete, (fn.__doc__ or "").strip().splitlines()[0]))
         return fn
 
     return deco

@@ -14,18 +14,19 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
+from emergelab.registry import Registry
 from emergelab.store import RunResult
 from emergelab.sweep.plan import RunGroup
 from emergelab.sweep.runner import run_group
 
 StepFn = Callable[[int], None]
 Executor = Callable[[list[RunGroup], int, StepFn | None, str | None], Iterator[tuple[RunGroup, list[RunResult]]]]
-EXECUTORS: dict[str, Executor] = {}
+EXECUTORS: Registry[Executor] = Registry("executor")
 
 
 def register_executor(name: str) -> Callable[[Executor], Executor]:
     def deco(fn: Executor) -> Executor:
-        EXECUTORS[name] = fn
+        EXECUTORS.add(name, fn)
         return fn
 
     return deco

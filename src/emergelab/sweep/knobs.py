@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from emergelab.registry import Registry
 from emergelab.spec import ExperimentSpec, ModelShape, TaskSpec
 
 
@@ -43,16 +44,14 @@ class Knob:
     doc: str = ""
 
 
-KNOBS: dict[str, Knob] = {}
+KNOBS: Registry[Knob] = Registry("knob")
 
 
 def register_knob(name: str, turned_by: Callable[[ExperimentSpec], bool] = lambda spec: False):
     """Decorator: `fn(ctx) -> value` becomes the knob `name`."""
 
     def deco(fn: Callable[[KnobContext], object]) -> Callable[[KnobContext], object]:
-        if name in KNOBS:
-            raise ValueError(f"knob {name!r} registered twice")
-        KNOBS[name] = Knob(name, turned_by, fn, (fn.__doc__ or "").strip())
+        KNOBS.add(name, Knob(name, turned_by, fn, (fn.__doc__ or "").strip()))
         return fn
 
     return deco

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emergelab.registry import Registry
+
 PAD = "."
 
 
@@ -93,17 +95,15 @@ class Task:
         return Split(rp, ra, tp, ta, train_index, test_index)
 
 
-TASKS: dict[str, type[Task]] = {}
+TASKS: Registry[type[Task]] = Registry("task")
 
 
 def register_task(name: str) -> Callable[[type[Task]], type[Task]]:
     """Class decorator: make a task constructible by name from a spec."""
 
     def deco(cls: type[Task]) -> type[Task]:
-        if name in TASKS:
-            raise ValueError(f"task {name!r} registered twice")
         cls.name = name
-        TASKS[name] = cls
+        TASKS.add(name, cls)
         return cls
 
     return deco

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emergelab.registry import Registry
+
 
 @dataclass
 class TheoryCurve:
@@ -62,16 +64,14 @@ class TheoryResult:
 
 
 SystemFn = Callable[..., TheoryResult]
-SYSTEMS: dict[str, SystemFn] = {}
+SYSTEMS: Registry[SystemFn] = Registry("theory system")
 
 
 def register_system(name: str) -> Callable[[SystemFn], SystemFn]:
     """Decorator: make a system available as `emergelab theory run NAME`."""
 
     def deco(fn: SystemFn) -> SystemFn:
-        if name in SYSTEMS:
-            raise ValueError(f"theory system {name!r} registered twice")
-        SYSTEMS[name] = fn
+        SYSTEMS.add(name, fn)
         return fn
 
     return deco

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from emergelab.registry import Registry
+
 LEVEL = 0.95  # the level of `LawFit.intervals`
 
 
@@ -27,18 +29,16 @@ class Law(Protocol):
     def fit(self, x: Any, y: np.ndarray, *, n_bootstrap: int, seed: int, **options: Any) -> LawFit: ...
 
 
-LAWS: dict[str, Law] = {}
+LAWS: Registry[Law] = Registry("law")
 
 
 def register_law(name: str) -> Callable[[type], type]:
     """Class decorator: instantiate the law once and file it under `name` in `LAWS`."""
 
     def deco(cls: type) -> type:
-        if name in LAWS:
-            raise ValueError(f"law {name!r} registered twice")
         inst = cls()
         inst.name = name
-        LAWS[name] = inst
+        LAWS.add(name, inst)
         return cls
 
     return deco

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from emergelab.registry import Registry
+
 
 class ImportFileError(Exception):
     """A file (or the command line) cannot be imported; the message is one line for the user."""
@@ -94,7 +96,7 @@ class _Registered:
     load: Callable[[Path], Parsed]
 
 
-REGISTRY: dict[str, _Registered] = {}
+REGISTRY: Registry[_Registered] = Registry("import format")
 
 
 def register(name: str, description: str) -> Callable[[type], type]:
@@ -102,9 +104,7 @@ def register(name: str, description: str) -> Callable[[type], type]:
 
     def wrap(cls: type) -> type:
         obj = cls()
-        if name in REGISTRY:
-            raise ValueError(f"importer {name!r} registered twice")
-        REGISTRY[name] = _Registered(name, description, obj.sniff, obj.load)
+        REGISTRY.add(name, _Registered(name, description, obj.sniff, obj.load))
         return cls
 
     return wrap

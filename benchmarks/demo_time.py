@@ -19,7 +19,7 @@ import numpy as np
 
 from emergelab.analysis.curves import load_curves
 from emergelab.analysis.emergence import emergence_score
-from emergelab.cli import demo_spec_path
+from emergelab.cli.run import demo_spec_path
 from emergelab.report import write_report
 from emergelab.spec import load_spec
 from emergelab.sweep import run_experiment

@@ -14,6 +14,7 @@ import random
 import pytest
 from typer.testing import CliRunner
 
+from emergelab.cli.circuits import app
 from emergelab.theory.circuits import (
     Circuit,
     FunctionSpecError,
@@ -23,7 +24,6 @@ from emergelab.theory.circuits import (
     parse_function,
 )
 from emergelab.theory.circuits.basis import apply_op
-from emergelab.theory.circuits.cli import app
 from emergelab.theory.circuits.encoding import EncodingOptions
 from emergelab.theory.circuits.functions import BoolFunction, input_table
 from emergelab.theory.circuits.synth import solve_size

@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from emergelab.cli_theory import app
+from emergelab.cli.theory import app
 from emergelab.theory import load_results
 
 runner = CliRunner()
@@ -61,7 +61,7 @@ def test_help_has_examples():
 
 
 def test_gallery_runs_every_registered_system(tmp_path, monkeypatch):
-    import emergelab.cli_theory as cli
+    import emergelab.cli.theory as cli
     from emergelab.theory import registry
 
     subset = {name: registry.SYSTEMS[name] for name in ("per_token", "composition")}

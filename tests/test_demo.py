@@ -3,7 +3,7 @@
 import pytest
 
 from emergelab.analysis import analyze, emergence_score, load_curves
-from emergelab.cli import demo_spec_path
+from emergelab.cli.run import demo_spec_path
 from emergelab.spec import load_spec
 from emergelab.sweep import run_experiment
 

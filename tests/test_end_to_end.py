@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from conftest import tiny_spec_dict
 from emergelab.analysis.curves import load_curves
-from emergelab.cli import CSV_COLUMNS, app
+from emergelab.cli import app
+from emergelab.cli.run import CSV_COLUMNS
 
 
 @pytest.fixture(scope="module")

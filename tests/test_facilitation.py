@@ -203,7 +203,7 @@ def test_tiny_mix_run_carries_knobs_and_gives_one_curve_per_value(mix_run):
 
 
 def test_analyze_prints_thresholds_per_knob(mix_run):
-    from emergelab.cli_analyze import app
+    from emergelab.cli import app
 
     _, out, _ = mix_run
     res = CliRunner().invoke(app, ["analyze", str(out), "--thresholds", "--format", "json"])

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from emergelab.cli_import import app
+from emergelab.cli.importing import app
 from emergelab.store import DB_NAME, Store
 
 DATA = Path(__file__).parent / "data"

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from emergelab.analysis.laws import LAWS, LawFit, fit_law
 from emergelab.analysis.laws.broken_power_law import predict as bpl_predict
-from emergelab.cli_fit import app
+from emergelab.cli.fit import app
 
 DATA = Path(__file__).parent / "data" / "chinchilla_epoch"
 SUM_TARGET = {"A": 477.8, "B": 2143.9, "E": 1.8172, "alpha": 0.3473, "beta": 0.3672}

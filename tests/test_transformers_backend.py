@@ -11,7 +11,7 @@ pytest.importorskip("transformers")
 
 from typer.testing import CliRunner  # noqa: E402
 
-from emergelab.cli_hf import app  # noqa: E402
+from emergelab.cli.hf import app  # noqa: E402
 from emergelab.evaluate import score_native  # noqa: E402
 from emergelab.evaluate.transformers_backend import (  # noqa: E402
     HFModel,

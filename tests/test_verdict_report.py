@@ -55,7 +55,7 @@ def test_analysis_section_html():
 @pytest.fixture
 def cli(monkeypatch):
     import emergelab.analysis.curves as curves_mod
-    from emergelab.cli_analyze import app
+    from emergelab.cli import app
 
     monkeypatch.setattr(curves_mod, "load_curves", lambda folder, scale="non_embedding_params": _curves())
     return app

@@ -7,7 +7,6 @@ the report room reads the same `theory.json` whatever produced it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from enum import StrEnum
@@ -18,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from emergelab.cli.circuits import app as circuits_app
+from emergelab.cli.common import fail
 from emergelab.theory import SYSTEMS, TheoryResult, save_results
 from emergelab.theory.params import ParamError, parse_params, system_params
 from emergelab.theory.registry import get_system, run_system, write_figures
@@ -27,22 +28,12 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-with contextlib.suppress(ImportError):
-    from emergelab.theory.circuits.cli import app as _circuits_app
-
-    if isinstance(_circuits_app, typer.Typer):
-        app.add_typer(_circuits_app, name="circuits")
+app.add_typer(circuits_app, name="circuits")
 
 
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
-
-
-def _fail(message: str) -> typer.Exit:
-    """One line on stderr and exit code 2: the caller's input was wrong, nothing was written."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
 
 
 def _first_line(text: str | None) -> str:
@@ -142,13 +133,13 @@ def run(
         fn = get_system(name)
         params = parse_params(fn, param)
     except KeyError as exc:
-        raise _fail(str(exc.args[0])) from None
+        raise fail(str(exc.args[0])) from None
     except ParamError as exc:
-        raise _fail(f"{name}: {exc}") from None
+        raise fail(f"{name}: {exc}") from None
     try:
         result = run_system(name, **params)
     except (ValueError, TypeError) as exc:
-        raise _fail(f"{name}: {exc}") from None
+        raise fail(f"{name}: {exc}") from None
     if out is not None:
         save_with_figures([result], out)
     if fmt is OutputFormat.json:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from emergelab.cli.common import fail_now
 from emergelab.theory.circuits.basis import check_basis
 from emergelab.theory.circuits.capability import capability_curve
 from emergelab.theory.circuits.functions import FunctionSpecError, parse_function
@@ -18,19 +19,14 @@ app = typer.Typer(help="Exact minimum Boolean circuits by SAT.", no_args_is_help
 FUNCTION_HELP = "increment:N, add:N, mult:N, majority:N, parity:N, and:N, full_adder, or hex tt:e8[,96]"
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
-
-
 def _check(function: str, basis: str, fmt: str):
     try:
         fn = parse_function(function)
         b = check_basis(basis)
     except (FunctionSpecError, ValueError) as exc:
-        _fail(str(exc))
+        fail_now(str(exc))
     if fmt not in ("text", "json"):
-        _fail(f"unknown format {fmt!r}; choose text or json")
+        fail_now(f"unknown format {fmt!r}; choose text or json")
     return fn, b
 
 

@@ -15,15 +15,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from emergelab.cli.common import fail
+
 console = Console(stderr=True, markup=False, highlight=False)  # task labels contain [brackets]
 out_console = Console(markup=False, highlight=False)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message if message.startswith("error") else f"error: {message}", err=True)
-    return typer.Exit(2)
 
 
 def export_hf_cli(folder: Path, out: Path, run: str | None = None, step: int | None = None) -> Path:
@@ -33,7 +30,7 @@ def export_hf_cli(folder: Path, out: Path, run: str | None = None, step: int | N
     try:
         path = export_hf(folder, out, run_id=run, step=step)
     except (ExportError, FileNotFoundError, ImportError) as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     out_console.print(f"transformers model: {path}  (AutoModelForCausalLM.from_pretrained({str(path)!r}))")
     return path
 
@@ -49,7 +46,7 @@ def _task_kwargs(digits: int | None, fmt: str | None, bits: int | None, p: int |
     for item in args:
         key, sep, value = item.partition("=")
         if not sep:
-            raise _fail(f"--arg expects KEY=VALUE, got {item!r}")
+            raise fail(f"--arg expects KEY=VALUE, got {item!r}")
         kwargs["fmt" if key == "format" else key] = int(value) if value.lstrip("-").isdigit() else value
     return kwargs
 
@@ -114,20 +111,20 @@ def score_hf_command(
     try:
         from emergelab.evaluate.transformers_backend import hf_run_result, load_hf, score_hf
     except ImportError as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     kwargs = _task_kwargs(digits, fmt, bits, p, arg)
     try:
         the_task = make_task(task, **kwargs)
     except (KeyError, TypeError, ValueError) as e:
-        raise _fail(f"task {task}: {e}") from None
+        raise fail(f"task {task}: {e}") from None
     split_params, label = _split_and_label(out, the_task, kwargs, train_size, test_size, data_seed)
     try:
         split = the_task.make_split(split_params["train_size"], split_params["test_size"], split_params["data_seed"])
     except ValueError as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     names = [d.resolve().name for d in model_dirs]
     if len(set(names)) < len(names):  # the run id is built from the directory name
-        raise _fail(f"model directories must have distinct names (got {', '.join(names)})")
+        raise fail(f"model directories must have distinct names (got {', '.join(names)})")
     results = []
     for model_dir in model_dirs:
         started = time.perf_counter()
@@ -136,7 +133,7 @@ def score_hf_command(
             outputs, mode = score_hf(hf, the_task, split.test_prompt, split.test_answer, split.test_index,
                                      batch_size=batch_size, tokenization=tokenization.value)
         except (FileNotFoundError, OSError, ValueError) as e:
-            raise _fail(f"{model_dir}: {e}") from None
+            raise fail(f"{model_dir}: {e}") from None
         result = hf_run_result(hf, the_task, outputs, mode, label, split_params, step, tokens,
                                seconds=time.perf_counter() - started)
         results.append(result)

@@ -1,4 +1,4 @@
-"""The `emergelab` command (Typer). Errors print one line and exit with code 2.
+"""The experiment commands: `run`, `demo`, `report`, `metrics`, `export`, `tasks`.
 
     emergelab demo                       # train the demo family, score it, write the report
     emergelab run examples/demo.yaml     # any spec
@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import sys
 import time
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -29,30 +27,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from emergelab.cli.common import console, experiment_folder, fail, out_console
 from emergelab.spec import SpecError, load_spec
 
-app = typer.Typer(
-    add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
-    help="emergelab: produce, measure, explain and predict emergent abilities of language models.",
-)
-console = Console(stderr=True)
-out_console = Console()
+app = typer.Typer(add_completion=False)
 
 CSV_COLUMNS = ["task", "metric", "params", "non_embedding_params", "tokens", "flops", "seed", "step", "value"]
-
-
-def fail(message: str) -> typer.Exit:
-    """One line on stderr, exit code 2."""
-    typer.echo(message if message.startswith(("error", "spec error")) else f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def _experiment_folder(folder: Path) -> Path:
-    from emergelab.store import DB_NAME
-
-    if not (folder / DB_NAME).is_file():
-        raise fail(f"error: {folder} is not an experiment folder (no {DB_NAME})")
-    return folder
 
 
 def run_with_progress(spec_path: Path, out: Path | None, force: bool) -> Path:
@@ -137,7 +117,7 @@ def metrics(
     unknown = [m for m in metric if m not in METRICS]
     if unknown:
         raise fail(f"error: unknown metric {unknown[0]!r}; known: {', '.join(METRICS)}")
-    with Store(_experiment_folder(folder), read_only=True) as store:
+    with Store(experiment_folder(folder), read_only=True) as store:
         rows = metric_rows(store, metric or None)
     if format is MetricsFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -229,55 +209,13 @@ def export(
     from emergelab.store import Store
 
     if hf is not None:
-        from emergelab.cli_hf import export_hf_cli
+        from emergelab.cli.hf import export_hf_cli
 
-        export_hf_cli(_experiment_folder(folder), hf, run, step)
+        export_hf_cli(experiment_folder(folder), hf, run, step)
         return
 
     target = parquet or (folder / "parquet")
-    with Store(_experiment_folder(folder), read_only=True) as store:
+    with Store(experiment_folder(folder), read_only=True) as store:
         written = store.export_parquet(target)
     for p in written:
         out_console.print(str(p))
-
-
-def _mount_optional() -> None:
-    """Sub-commands from other rooms, each in its own module."""
-    with contextlib.suppress(ImportError):
-        from emergelab.cli_theory import app as theory_app
-
-        app.add_typer(theory_app, name="theory", help="Exact toy systems where emergence can be computed.")
-    with contextlib.suppress(ImportError):
-        from emergelab import cli_analyze
-
-        app.command("analyze")(cli_analyze.analyze_cmd)
-        app.command("forecast")(cli_analyze.forecast_cmd)
-    with contextlib.suppress(ImportError):
-        from emergelab import cli_import
-
-        app.command("import")(cli_import.import_command)
-    with contextlib.suppress(ImportError):
-        from emergelab import cli_hf
-
-        app.command("score-hf")(cli_hf.score_hf_command)
-    with contextlib.suppress(ImportError):
-        from emergelab import cli_fit
-
-        app.command("fit")(cli_fit.fit_command)
-
-
-_mount_optional()
-
-
-def main() -> None:
-    from emergelab.store import StoreBusy
-
-    try:
-        app()
-    except StoreBusy as e:
-        typer.echo(f"error: {e}", err=True)
-        raise SystemExit(2) from None
-
-
-if __name__ == "__main__":
-    main()

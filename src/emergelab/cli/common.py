@@ -1,0 +1,60 @@
+"""What every command shares: the consoles, the one-line failure, the experiment-folder check.
+
+Every user-facing failure goes through `fail`: one line on stderr, exit code 2, so that errors
+look the same whichever command raised them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+out_console = Console()
+
+
+def fail(message: str) -> typer.Exit:
+    """One line on stderr, exit code 2 (raise the returned exception)."""
+    typer.echo(message if message.startswith(("error", "spec error")) else f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def experiment_folder(folder: Path) -> Path:
+    """`folder` if it holds an experiment store; otherwise a one-line exit 2."""
+    from emergelab.store import DB_NAME
+
+    if not (folder / DB_NAME).is_file():
+        raise fail(f"error: {folder} is not an experiment folder (no {DB_NAME})")
+    return folder
+
+
+def fail_now(message: str) -> NoReturn:
+    """`fail`, raised here (for helpers that return values on success)."""
+    raise fail(message)
+
+
+class Scale(StrEnum):
+    non_embedding_params = "non_embedding_params"
+    params = "params"
+    flops = "flops"
+    tokens = "tokens"
+    step = "step"
+
+
+def load_curves_or_fail(folder: Path, scale: str):
+    """The folder's curves at `scale`; a missing folder or one without curves is a one-line exit 2."""
+    from emergelab.analysis.curves import load_curves
+
+    if not folder.exists():
+        fail_now(f"{folder} does not exist")
+    try:
+        curves = load_curves(folder, scale=scale)
+    except Exception as exc:  # noqa: BLE001 — one line for the user, not a traceback
+        fail_now(f"cannot load curves from {folder}: {exc}")
+    if not curves:
+        fail_now(f"no curves in {folder}")
+    return curves

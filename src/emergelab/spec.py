@@ -172,6 +172,9 @@ class TrainingSpec(_Strict):
     full_batch: bool = False
     loss_dtype: Literal["float32", "float64"] = "float32"
     checkpoints: list[int] | str = "final"  # explicit steps, "final", or "log:N" (N log-spaced steps)
+    # test examples scored at intermediate checkpoints (a fixed subset: the first N of the test
+    # split); the final checkpoint always scores the whole test set (evaluate/subset.py)
+    checkpoint_test_size: int | None = Field(None, gt=0)
 
     @field_validator("checkpoints")
     @classmethod

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emergelab.evaluate import score_native
+from emergelab.evaluate import checkpoint_examples, score_native
 from emergelab.evaluate.probes import run_probes
 from emergelab.models import EnsembleGPT
 from emergelab.store import CheckpointRecord, RunRecord, RunResult
@@ -142,7 +142,8 @@ def run_mix_group(group: RunGroup, on_step: Callable[[int], None] | None = None)
 
     def on_checkpoint(step: int, m: EnsembleGPT, train_losses: np.ndarray) -> None:
         for i, (task, test) in enumerate(zip(tasks, data.tests, strict=True)):
-            scored = score_native(m, test.prompt, test.answer, test.index)
+            part = checkpoint_examples(len(test.index), group.training.checkpoint_test_size, step == tcfg.steps)
+            scored = score_native(m, test.prompt[part], test.answer[part], test.index[part])
             extras = run_probes(group.probes, m, task, test.split())
             for member, out in enumerate(scored):
                 outputs[member][i][step] = out

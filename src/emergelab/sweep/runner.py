@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from emergelab.evaluate import score_native
+from emergelab.evaluate import checkpoint_examples, score_native
 from emergelab.evaluate.probes import run_probes
 from emergelab.models import EnsembleGPT, ModelConfig
 from emergelab.store import CheckpointRecord, RunRecord, RunResult, TokenOutputs
@@ -64,7 +64,8 @@ def run_group(group: RunGroup, on_step: Callable[[int], None] | None = None) -> 
     tokens_per_step = (len(seqs) if tcfg.full_batch else tcfg.batch_size) * task.seq_len
 
     def on_checkpoint(step: int, m: EnsembleGPT, train_losses: np.ndarray) -> None:
-        scored = score_native(m, split.test_prompt, split.test_answer, split.test_index)
+        part = checkpoint_examples(len(split.test_index), group.training.checkpoint_test_size, step == tcfg.steps)
+        scored = score_native(m, split.test_prompt[part], split.test_answer[part], split.test_index[part])
         extras = run_probes(group.probes, m, task, split)
         for member, out in enumerate(scored):
             outputs[member][step] = out

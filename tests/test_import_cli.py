@@ -24,7 +24,7 @@ def test_cli_imports_opt(tmp_path):
 def test_cli_params_flag_and_format(tmp_path):
     csv = tmp_path / "r.csv"
     csv.write_text("model,task,metric,value\nmine,t,acc,0.4\n")
-    result = runner.invoke(app, [str(csv), "--out", str(tmp_path / "exp"), "--params", "mine=1.3b", "--format", "table"])
+    result = runner.invoke(app, [str(csv), "--out", str(tmp_path / "exp"), "--params", "mine=1.3b", "--input-format", "table"])
     assert result.exit_code == 0, result.output
     with Store(tmp_path / "exp", read_only=True) as store:
         assert store.points()[0].params == 1.3e9
@@ -42,7 +42,7 @@ def test_cli_unknown_size_exit_2(tmp_path):
 
 
 def test_cli_bad_format_exit_2(tmp_path):
-    result = runner.invoke(app, [str(DATA / "import" / "long.csv"), "--out", str(tmp_path / "e"), "--format", "xml"])
+    result = runner.invoke(app, [str(DATA / "import" / "long.csv"), "--out", str(tmp_path / "e"), "--input-format", "xml"])
     assert result.exit_code == 2 and "unknown format" in result.stderr
     assert not (tmp_path / "e" / DB_NAME).exists()
 

@@ -78,17 +78,19 @@ def test_v04_with_samples(tmp_path):
     assert summary.runs == 3 and summary.points == 7
     with Store(tmp_path / "exp", read_only=True) as store:
         runs = {r.run_id: r for r in store.runs()}
-        assert set(runs) == {"import:pythia-160m:lambada_openai", "import:pythia-160m:arc_easy",
-                             "import:pythia-160m:gsm8k"}
+        # shots from the results file's n-shot (gsm8k was run 5-shot) are part of the run
+        assert set(runs) == {"import:pythia-160m:lambada_openai:0-shot", "import:pythia-160m:arc_easy:0-shot",
+                             "import:pythia-160m:gsm8k:5-shot"}
+        assert {r.task: r.shots for r in runs.values()} == {"lambada_openai": 0, "arc_easy": 0, "gsm8k": 5}
         assert all(r.source == "import" and r.params == 162322944 for r in runs.values())
-        lam = store.example_scores("import:pythia-160m:lambada_openai")
+        lam = store.example_scores("import:pythia-160m:lambada_openai:0-shot")
         ids, acc = lam[(143000, "acc")]
         assert list(ids) == [0, 1, 2, 3] and list(acc) == [1, 1, 0, 0]
         assert lam[(143000, "loglikelihood")][1][0] == pytest.approx(-1.6523)
-        gsm = store.example_scores("import:pythia-160m:gsm8k")
+        gsm = store.example_scores("import:pythia-160m:gsm8k:5-shot")
         assert list(gsm[(143000, "exact_match,flexible-extract")][1]) == [1.0, 0.0]
         assert list(gsm[(143000, "exact_match,strict-match")][1]) == [0.0, 0.0]
-        arc = store.example_scores("import:pythia-160m:arc_easy")
+        arc = store.example_scores("import:pythia-160m:arc_easy:0-shot")
         assert list(arc[(143000, "acc_norm")][1]) == [1.0, 1.0, 0.0]
 
 

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS runs (
   run_id VARCHAR PRIMARY KEY, model VARCHAR, task VARCHAR, task_config VARCHAR,
   width INTEGER, depth INTEGER, heads INTEGER, params BIGINT, non_embedding_params BIGINT,
   seed INTEGER, steps INTEGER, batch_size INTEGER, tokens_per_step BIGINT, knob VARCHAR,
-  source VARCHAR, status VARCHAR, seconds DOUBLE, created_at TIMESTAMP DEFAULT current_timestamp);
+  source VARCHAR, status VARCHAR, seconds DOUBLE, created_at TIMESTAMP DEFAULT current_timestamp,
+  family VARCHAR, shots INTEGER);
 CREATE TABLE IF NOT EXISTS checkpoints (
   run_id VARCHAR, step INTEGER, tokens BIGINT, train_loss DOUBLE, test_loss DOUBLE, extra VARCHAR);
 CREATE TABLE IF NOT EXISTS outputs (
@@ -49,18 +50,22 @@ CREATE TABLE IF NOT EXISTS sample_counts (
 CREATE TABLE IF NOT EXISTS points (
   model VARCHAR, task VARCHAR, metric VARCHAR, params DOUBLE, non_embedding_params DOUBLE,
   tokens DOUBLE, flops DOUBLE, step INTEGER, value DOUBLE, stderr DOUBLE, n_examples INTEGER,
-  higher_is_better BOOLEAN, chance DOUBLE, source VARCHAR);
-"""
+  higher_is_better BOOLEAN, chance DOUBLE, source VARCHAR, family VARCHAR, shots INTEGER);
+""" + "".join(  # folders written before family/shots were dimensions gain the columns (empty) on open
+    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind};\n"
+    for table in ("runs", "points") for column, kind in (("family", "VARCHAR"), ("shots", "INTEGER"))
+)
 
 _POINT_TYPES = {
     "model": pa.string(), "task": pa.string(), "metric": pa.string(), "source": pa.string(),
-    "step": pa.int32(), "n_examples": pa.int32(), "higher_is_better": pa.bool_(),
+    "step": pa.int32(), "n_examples": pa.int32(), "higher_is_better": pa.bool_(), "family": pa.string(),
+    "shots": pa.int32(),
 }
 
 RUN_COLUMNS = (
     "run_id", "model", "task", "task_config", "width", "depth", "heads", "params",
     "non_embedding_params", "seed", "steps", "batch_size", "tokens_per_step", "knob", "source",
-    "status", "seconds",
+    "status", "seconds", "family", "shots",
 )
 
 
@@ -85,6 +90,8 @@ class RunRecord:
     source: str = "native"
     status: str = "done"
     seconds: float | None = None
+    family: str | None = None  # model family (imports; None for our own runs)
+    shots: int | None = None  # in-context examples of the evaluation (imports; None = not stated)
 
     def row(self) -> tuple:
         d = asdict(self)
@@ -159,6 +166,8 @@ class PointRecord:
     higher_is_better: bool = True
     chance: float | None = None
     source: str = "import"
+    family: str | None = None
+    shots: int | None = None  # in-context examples; None = not stated
 
 
 class StoreBusy(RuntimeError):
@@ -276,14 +285,23 @@ class Store:
         with self.transaction() as con:
             con.execute(
                 "DELETE FROM points USING new WHERE points.model = new.model AND points.task = new.task "
-                "AND points.metric = new.metric AND points.step IS NOT DISTINCT FROM new.step"
+                "AND points.metric = new.metric AND points.step IS NOT DISTINCT FROM new.step "
+                "AND points.shots IS NOT DISTINCT FROM new.shots"
             )
             con.execute("INSERT INTO points BY NAME SELECT * FROM new")
 
     # --- reading ----------------------------------------------------------------------------
+    def _columns(self, table: str, names: tuple[str, ...] | list[str]) -> str:
+        """A select list for `names`, with NULL for columns a folder from an older version lacks
+        (a read-only open cannot add them), so old folders stay readable."""
+        have = {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+        return ", ".join(n if n in have else f"NULL AS {n}" for n in names)
+
     def runs(self) -> list[RunRecord]:
         rows = self.con.execute(
-            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE status = 'done' ORDER BY non_embedding_params, model, seed"
+            f"SELECT {self._columns('runs', RUN_COLUMNS)} FROM runs WHERE status = 'done' "
+            "ORDER BY non_embedding_params, model, seed"
         ).fetchall()
         out = []
         for row in rows:
@@ -347,7 +365,7 @@ class Store:
 
     def points(self) -> list[PointRecord]:
         cols = [f.name for f in PointRecord.__dataclass_fields__.values()]
-        rows = self.con.execute(f"SELECT {', '.join(cols)} FROM points ORDER BY task, metric, params").fetchall()
+        rows = self.con.execute(f"SELECT {self._columns('points', cols)} FROM points ORDER BY task, metric, params").fetchall()
         return [PointRecord(**dict(zip(cols, r, strict=True))) for r in rows]
 
     def export_parquet(self, out_dir: str | Path) -> list[Path]:

@@ -5,12 +5,12 @@ with `@register(name, description)`; adding a format is adding a module and impo
 `import_files` parses everything, resolves model sizes once, and writes atomically.
 """
 
-from emergelab.store.importers import (  # noqa: F401  (importing registers the formats)
+from emergelab.store.importers import (  # noqa: F401, I001  (importing registers the formats, in this order)
+    table,
     counts,
-    lm_eval_samples,
     lm_eval_v03,
     lm_eval_v04,
-    table,
+    lm_eval_samples,
 )
 from emergelab.store.importers.api import FileSummary, ImportSummary, import_files
 from emergelab.store.importers.base import (

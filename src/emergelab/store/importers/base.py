@@ -46,6 +46,8 @@ class PointDraft:
     higher_is_better: bool | None = None  # None: look it up in the metric table
     chance: float | None = None
     chance_known: bool = False  # True when the file itself stated `chance` (table lookup skipped)
+    family: str | None = None
+    shots: int | None = None  # in-context examples (lm-eval num_fewshot); None = not stated
 
 
 @dataclass
@@ -65,6 +67,8 @@ class ExampleDraft:
     counts: dict[int, tuple[int, int]] = field(default_factory=dict)
     id_names: dict[int, str] = field(default_factory=dict)
     full_name: str | None = None  # e.g. the Hugging Face id, kept in the run's task_config
+    family: str | None = None
+    shots: int | None = None
 
 
 @dataclass
@@ -75,6 +79,18 @@ class Parsed:
     examples: list[ExampleDraft] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)  # experiment facts worth recording
+
+
+@dataclass(frozen=True)
+class Column:
+    """One documented column (or JSON field) of an import format: the single source for
+    `import --help`, the README table and the unknown-column check."""
+
+    name: str
+    meaning: str
+    required: bool = False
+    unit: str = ""
+    aliases: tuple[str, ...] = ()
 
 
 class Importer(Protocol):
@@ -94,17 +110,20 @@ class _Registered:
     description: str
     sniff: Callable[[Path], bool]
     load: Callable[[Path], Parsed]
+    columns: tuple[Column, ...] = ()
+    example: str = ""  # file under examples/data/
 
 
 REGISTRY: Registry[_Registered] = Registry("import format")
 
 
-def register(name: str, description: str) -> Callable[[type], type]:
+def register(name: str, description: str, columns: tuple[Column, ...] = (),
+             example: str = "") -> Callable[[type], type]:
     """Class decorator: make a format available by `name` (and to auto-detection)."""
 
     def wrap(cls: type) -> type:
         obj = cls()
-        REGISTRY.add(name, _Registered(name, description, obj.sniff, obj.load))
+        REGISTRY.add(name, _Registered(name, description, obj.sniff, obj.load, tuple(columns), example))
         return cls
 
     return wrap
@@ -120,9 +139,9 @@ def detect_format(path: Path) -> str:
         except (OSError, UnicodeDecodeError, ValueError):
             continue
     if not hits:
-        raise ImportFileError(path, f"unrecognised format (known: {', '.join(REGISTRY)}); pass --format")
+        raise ImportFileError(path, f"unrecognised format (known: {', '.join(REGISTRY)}); pass --input-format")
     if len(hits) > 1:
-        raise ImportFileError(path, f"ambiguous format ({' or '.join(hits)}); pass --format")
+        raise ImportFileError(path, f"ambiguous format ({' or '.join(hits)}); pass --input-format")
     return hits[0]
 
 

@@ -2,7 +2,7 @@
 
 Counts rather than a pass@k number are what make pass@k honest at every k (the unbiased estimator
 1 − C(n−c, k)/C(n, k) needs n and c per problem) and let tiny success probabilities be seen at all.
-Columns: `model, task, problem_id, n, c` (+ optional `params`, `step`). Problem ids that are not
+Columns: `COLUMNS` below (also printed by `import --help`). Problem ids that are not
 integers (`HumanEval/12`) get a stable 31-bit hash of the id as their integer example id — the same in
 every file and for every model, so models stay paired by problem — and the mapping is kept as an
 experiment fact.
@@ -13,11 +13,22 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from emergelab.store.importers.base import ExampleDraft, ImportFileError, Parsed, register
+from emergelab.store.importers.base import Column, ExampleDraft, ImportFileError, Parsed, register
 from emergelab.store.importers.tabular import TABLE_SUFFIXES, Cells, check_columns, columns, rows
 
-REQUIRED = ("model", "task", "problem_id", "n", "c")
-OPTIONAL = ("params", "step")
+COLUMNS = (
+    Column("model", "model name; a size token in it gives params", required=True),
+    Column("task", "task name", required=True),
+    Column("problem_id", "problem id (integer, or any string such as HumanEval/12)", required=True,
+           aliases=("example_id",)),
+    Column("n", "samples drawn for this problem", required=True, unit="samples", aliases=("num_samples",)),
+    Column("c", "samples that were correct (c <= n)", required=True, unit="samples",
+           aliases=("correct", "num_correct")),
+    Column("params", "total parameters N", aliases=("parameters", "n_params")),
+    Column("step", "training step of the checkpoint (empty = final model)", unit="steps", aliases=("checkpoint",)),
+    Column("shots", "in-context examples in the prompt", unit="examples", aliases=("num_fewshot", "n_shot")),
+    Column("family", "model family", aliases=("model_family",)),
+)
 
 
 def example_id(problem: str) -> int:
@@ -31,19 +42,29 @@ def example_id(problem: str) -> int:
     return int.from_bytes(hashlib.blake2b(problem.encode(), digest_size=4).digest(), "big") & 0x7FFFFFFF
 
 
-@register("counts", "sampling counts CSV/JSONL/Parquet: model, task, problem_id, n, c (pass@k)")
+@register("counts", "sampling counts CSV/JSONL/Parquet: per problem, n samples drawn and c correct (pass@k)",
+          columns=COLUMNS, example="sample_counts.csv")
 class SampleCounts:
     def sniff(self, path: Path) -> bool:
-        return path.suffix.lower() in (*TABLE_SUFFIXES, ".jsonl") and set(REQUIRED) <= columns(path)
+        if path.suffix.lower() not in (*TABLE_SUFFIXES, ".jsonl"):
+            return False
+        found = columns(path)
+        return all(any(n in found for n in (c.name, *c.aliases)) for c in COLUMNS if c.required)
 
     def load(self, path: Path) -> Parsed:
-        parsed = Parsed(warnings=check_columns(path, REQUIRED, OPTIONAL))
-        groups: dict[tuple[str, str, int | None], dict[str, tuple[int, int, int]]] = {}
+        rename, warnings = check_columns(path, COLUMNS)
+        parsed = Parsed(warnings=warnings)
+        groups: dict[tuple[str, str, int | None, int | None], dict[str, tuple[int, int, int]]] = {}
         sizes: dict[str, tuple[float, int]] = {}
-        for line, row in rows(path):
+        families: dict[str, str | None] = {}
+        for line, row in rows(path, rename):
             c = Cells(path, line, row)
             model = c.text("model", required=True) or ""
-            key = (model, c.text("task", required=True) or "", c.integer("step", minimum=0))
+            family = c.text("family")
+            if families.setdefault(model, family) != family:
+                raise c.fail("family", f"{model} is in family {families[model]!r} on an earlier line")
+            key = (model, c.text("task", required=True) or "", c.integer("step", minimum=0),
+                   c.integer("shots", minimum=0))
             problem = c.text("problem_id", required=True) or ""
             n = c.integer("n", required=True, minimum=1) or 0
             k = c.integer("c", required=True, minimum=0) or 0
@@ -60,12 +81,12 @@ class SampleCounts:
             per_problem[problem] = (n, k, line)
         if not groups:
             raise ImportFileError(path, "no rows")
-        for (model, task, step), per_problem in groups.items():
+        for (model, task, step, shots), per_problem in groups.items():
             ids = {p: example_id(p) for p in per_problem}
             if len(set(ids.values())) < len(ids):
                 raise ImportFileError(path, f"problem ids of {model}/{task} collide as integers; use integer ids")
             parsed.examples.append(ExampleDraft(
-                model=model, task=task, step=step,
+                model=model, task=task, step=step, shots=shots, family=families[model],
                 params=sizes[model][0] if model in sizes else None,
                 counts={ids[p]: (n, k) for p, (n, k, _) in per_problem.items()},
                 id_names={} if all(str(i) == p for p, i in ids.items()) else {i: p for p, i in ids.items()},

@@ -67,9 +67,56 @@ def number(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def score(path: Path, task: str, metric: str, raw: Any) -> float:
+    """A metric's value, or a one-line error naming file, task and metric: a score that is not a
+    finite number is a broken file, not something to skip."""
+    value = number(raw)
+    if value is None:
+        raise ImportFileError(path, f"task {task}: metric {metric}: score {raw!r} is not a finite number")
+    return value
+
+
+def stderr_of(path: Path, task: str, metric: str, raw: Any, warnings: list[str]) -> float | None:
+    """A standard error; lm-eval writes "N/A" when it has none (kept as unknown). NaN or a negative
+    value is dropped with a warning."""
+    if raw is None or isinstance(raw, str):
+        return None
+    value = number(raw)
+    if value is None or value < 0:
+        warnings.append(f"{path.name}: {task} / {metric}: stderr {raw!r} dropped (not a finite, non-negative number)")
+        return None
+    return value
+
+
+def is_stderr_key(key: str) -> bool:
+    """`acc_stderr` (v0.3) and `acc_stderr,none` (v0.4) are errors of a metric, not metrics."""
+    return key.partition(",")[0].endswith("_stderr")
+
+
+NOT_METRICS = frozenset({"alias", "name", "sample_len", "samples"})
+
+
+def shots_of(value: Any) -> int | None:
+    """lm-eval's `num_fewshot` / `n-shot` entry as a count, None when absent or not a count."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != int(value):
+        return None
+    return int(value)
+
+
 def read_json(path: Path) -> Any:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def read_results(path: Path) -> dict:
+    """An lm-eval results JSON, or a one-line error when the file is something else (e.g. a list)."""
+    data = read_json(path)
+    if not looks_like_results(data):
+        raise ImportFileError(path, 'not an lm-evaluation-harness results file (expected a JSON object whose '
+                                    '"results" maps each task to its metrics)')
+    if not data["results"]:
+        raise ImportFileError(path, '"results" is empty: no task to import')
+    return data
 
 
 def looks_like_results(data: Any) -> bool:

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from emergelab.store.importers.base import ExampleDraft, ImportFileError, Parsed, register
+from emergelab.store.importers.base import Column, ExampleDraft, ImportFileError, Parsed, register
 from emergelab.store.importers.lm_eval_common import (
     ModelInfo,
     is_v04,
@@ -29,7 +29,7 @@ from emergelab.store.importers.lm_eval_common import (
     model_info,
     read_json,
 )
-from emergelab.store.importers.lm_eval_v04 import metric_name
+from emergelab.store.importers.lm_eval_v04 import metric_name, task_shots
 
 _NAME = re.compile(r"samples_(?P<task>.+?)_(?P<ts>\d{4}-\d{2}-\d{2}T[0-9.:\-]+)\.jsonl?")
 _NOT_METRICS = frozenset({
@@ -73,8 +73,9 @@ def task_and_stamp(path: Path) -> tuple[str, str]:
     return m.group("task"), m.group("ts")
 
 
-def find_model(path: Path, task: str, stamp: str) -> ModelInfo:
-    """The model of a samples file, from the results JSON lm-eval wrote beside it."""
+def find_model(path: Path, task: str, stamp: str) -> tuple[ModelInfo, int | None]:
+    """The model of a samples file and the task's shots, from the results JSON lm-eval wrote beside it
+    (shots unknown when only the folder name tells the model)."""
     candidates = [path.parent / f"results_{stamp}.json"]
     candidates += sorted(path.parent.glob("results_*.json"), reverse=True)
     for results in candidates:
@@ -86,15 +87,27 @@ def find_model(path: Path, task: str, stamp: str) -> ModelInfo:
             continue
         if looks_like_results(data) and is_v04(data) and (results.name.endswith(f"{stamp}.json") or task in data["results"]):
             config = data.get("config") or {}
-            return model_info(results, config, data.get("model_name"), config.get("model_num_parameters"))
+            info = model_info(results, config, data.get("model_name"), config.get("model_num_parameters"))
+            return info, task_shots(data, task)
     folder = path.parent.name
     if "__" in folder:
         full = folder.replace("__", "/")
-        return ModelInfo(name=full.rsplit("/", 1)[-1], full_name=full)
+        return ModelInfo(name=full.rsplit("/", 1)[-1], full_name=full), None
     raise ImportFileError(path, "cannot tell the model: no results_*.json beside it and the folder is not <org>__<model>")
 
 
-@register("lm-eval-samples", "lm-evaluation-harness v0.4 --log_samples JSONL (doc_id + per-example metrics)")
+FIELDS = (
+    Column("doc_id", "the example's integer id", required=True),
+    Column("<metric>", "each scalar per-example metric (acc, exact_match, perplexity -> loglikelihood, ...)",
+           required=True),
+    Column("filter", "lm-eval filter name; other than `none` it becomes part of the metric name"),
+    Column("file name", "`samples_TASK_TIMESTAMP.jsonl` gives the task; `results_TIMESTAMP.json` beside it "
+           "(or the `ORG__MODEL` folder) gives the model, step and shots", required=True),
+)
+
+
+@register("lm-eval-samples", "lm-evaluation-harness v0.4 --log_samples JSONL (doc_id + per-example metrics)",
+          columns=FIELDS, example="lm_eval_v04/samples_lambada_openai_2024-06-12T10-15-30.123456.jsonl")
 class LmEvalSamples:
     def sniff(self, path: Path) -> bool:
         if path.suffix.lower() not in (".jsonl", ".json"):
@@ -109,7 +122,7 @@ class LmEvalSamples:
     def load(self, path: Path) -> Parsed:
         task, stamp = task_and_stamp(path)
         records = read_records(path)
-        info = find_model(path, task, stamp)
+        info, shots = find_model(path, task, stamp)
         parsed = Parsed()
         scores: dict[str, dict[int, float]] = {}
         skipped: set[str] = set()
@@ -139,6 +152,6 @@ class LmEvalSamples:
             parsed.warnings.append(f"{path.name}: skipped non-scalar per-example fields {sorted(skipped)}")
         parsed.examples.append(ExampleDraft(
             model=info.name, task=task, params=info.params, step=info.step, scores=scores,
-            full_name=info.full_name,
+            full_name=info.full_name, shots=shots,
         ))
         return parsed

@@ -13,13 +13,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emergelab.store.importers.base import Parsed, PointDraft, register
+from emergelab.store.importers.base import Column, ImportFileError, Parsed, PointDraft, register
 from emergelab.store.importers.lm_eval_common import (
+    NOT_METRICS,
+    is_stderr_key,
     is_v04,
     looks_like_results,
     model_info,
     number,
     read_json,
+    read_results,
+    score,
+    shots_of,
+    stderr_of,
+)
+
+FIELDS = (
+    Column("results.<task>.<metric>", "a metric's value (acc, acc_norm, ppl, ...)", required=True),
+    Column("results.<task>.<metric>_stderr", "its standard error; n_examples is recovered from it for acc"),
+    Column("config.model_args", "`pretrained=ORG/MODEL` names the model (size from the name or --params); "
+           "`revision=stepS` gives the training step", required=True),
+    Column("config.num_fewshot", "shots (in-context examples)", unit="examples"),
 )
 
 _BINARY = ("acc", "acc_norm")
@@ -47,7 +61,8 @@ def task_examples(result: dict) -> int | None:
     return ns.pop() if len(ns) == 1 else None
 
 
-@register("lm-eval-v0.3", "lm-evaluation-harness v0.3 results JSON (results + config.model_args)")
+@register("lm-eval-v0.3", "lm-evaluation-harness v0.3 results JSON (results + config.model_args)",
+          columns=FIELDS, example="lm_eval_v03.json")
 class LmEvalV03:
     def sniff(self, path: Path) -> bool:
         if path.suffix.lower() != ".json":
@@ -61,21 +76,25 @@ class LmEvalV03:
         )
 
     def load(self, path: Path) -> Parsed:
-        data = read_json(path)
-        info = model_info(path, data["config"])
+        data = read_results(path)
+        config = data.get("config") if isinstance(data.get("config"), dict) else {}
+        info = model_info(path, config)
+        shots = shots_of(config.get("num_fewshot"))
         parsed = Parsed()
         derived = False
         for task, result in data["results"].items():
             n = task_examples(result)
             for metric, raw in result.items():
-                value = number(raw)
-                if metric.endswith("_stderr") or value is None:
+                if is_stderr_key(metric) or metric in NOT_METRICS:
                     continue
                 derived |= n is not None
                 parsed.points.append(PointDraft(
-                    model=info.name, task=task, metric=metric, value=value, params=info.params,
-                    step=info.step, stderr=number(result.get(f"{metric}_stderr")), n_examples=n,
+                    model=info.name, task=task, metric=metric, value=score(path, task, metric, raw),
+                    params=info.params, step=info.step, n_examples=n, shots=shots,
+                    stderr=stderr_of(path, task, metric, result.get(f"{metric}_stderr"), parsed.warnings),
                 ))
+        if not parsed.points:
+            raise ImportFileError(path, "no metric values in results (only standard errors or labels)")
         if derived:
             parsed.notes["import.n_examples.lm-eval-v0.3"] = N_EXAMPLES_NOTE
         return parsed

@@ -5,7 +5,10 @@ caught, and any problem stops the import before a single row is written.
 
 Imported models have no known embedding size, so `non_embedding_params` is the total parameter
 count unless a table gives it (recorded as the experiment fact `import.non_embedding_params`).
-Compute is C = 6·N·D with N the total parameter count and D the training tokens, when both are known.
+Compute is C = 6·N·D with N the total parameter count and D the training tokens, when both are known;
+D of a checkpoint is its step × `tokens_per_step` when the file gives a step but no tokens.
+Model, family, step and shots are dimensions: the same model × task × metric may come once per
+step and once per shots (zero- and five-shot files of one checkpoint live side by side).
 """
 
 from __future__ import annotations
@@ -83,30 +86,56 @@ def resolve_sizes(parsed: list[tuple[Path, Parsed]], flags: dict[str, float]) ->
     return sizes
 
 
-def _points(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float], warnings: list[str]) -> list[PointRecord]:
+def resolve_families(parsed: list[tuple[Path, Parsed]], default: str | None) -> dict[str, str | None]:
+    """model -> family: as the files state it (one family per model), else `default` (`--family`)."""
+    stated: dict[str, tuple[str, Path]] = {}
+    models: set[str] = set()
+    for path, p in parsed:
+        for d in [*p.points, *p.examples]:
+            models.add(d.model)
+            if d.family is None:
+                continue
+            if d.model in stated and stated[d.model][0] != d.family:
+                raise ImportFileError(path, f"model {d.model!r} is in family {d.family!r} here but "
+                                            f"{stated[d.model][0]!r} in {stated[d.model][1]}")
+            stated.setdefault(d.model, (d.family, path))
+    return {m: stated[m][0] if m in stated else default for m in models}
+
+
+def _describe(model: str, task: str, what: str, step: int | None, shots: int | None) -> str:
+    where = "".join([f" step {step}" if step is not None else "", f" {shots}-shot" if shots is not None else ""])
+    return f"{model} / {task} / {what}{where}"
+
+
+def _points(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float], families: dict[str, str | None],
+            tokens_per_step: float | None, warnings: list[str]) -> list[PointRecord]:
     seen: dict[tuple, Path] = {}
     unknown_orientation: set[str] = set()
     out = []
     for path, p in parsed:
         for d in p.points:
-            key = (d.model, d.task, d.metric, d.step)
+            key = (d.model, d.task, d.metric, d.step, d.shots)
             if key in seen:
-                step = "" if d.step is None else f" step {d.step}"
-                raise ImportFileError(path, f"{d.model} / {d.task} / {d.metric}{step} given twice (also in {seen[key]})")
+                raise ImportFileError(path, f"{_describe(d.model, d.task, d.metric, d.step, d.shots)} "
+                                            f"given twice (also in {seen[key]})")
             seen[key] = path
             params = sizes[d.model]
             hib = d.higher_is_better if d.higher_is_better is not None else higher_is_better(d.metric)
             if hib is None:
                 unknown_orientation.add(d.metric)
                 hib = True
+            tokens = d.tokens
+            if tokens is None and tokens_per_step is not None and d.step is not None:
+                tokens = d.step * tokens_per_step
             flops = d.flops
-            if flops is None and d.tokens is not None:
-                flops = 6.0 * params * d.tokens
+            if flops is None and tokens is not None:
+                flops = 6.0 * params * tokens
             out.append(PointRecord(
                 model=d.model, task=d.task, metric=d.metric, value=d.value, params=params,
-                non_embedding_params=d.non_embedding_params or params, tokens=d.tokens, flops=flops,
+                non_embedding_params=d.non_embedding_params or params, tokens=tokens, flops=flops,
                 step=d.step, stderr=d.stderr, n_examples=d.n_examples, higher_is_better=hib,
                 chance=d.chance if d.chance_known else task_chance(d.task, d.metric), source="import",
+                family=families[d.model], shots=d.shots,
             ))
     if unknown_orientation:
         warnings.append(f"assumed higher is better for unknown metric(s) {', '.join(sorted(unknown_orientation))} "
@@ -114,18 +143,19 @@ def _points(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float], warnings
     return out
 
 
-def run_id(model: str, task: str) -> str:
-    """Deterministic, so re-importing a model × task replaces it instead of adding a copy."""
-    return f"import:{model}:{task}"
+def run_id(model: str, task: str, shots: int | None = None) -> str:
+    """Deterministic, so re-importing a model × task (× shots) replaces it instead of adding a copy."""
+    return f"import:{model}:{task}" + ("" if shots is None else f":{shots}-shot")
 
 
-def _runs(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float]) -> list[ImportedRun]:
-    groups: dict[tuple[str, str], list[tuple[Path, ExampleDraft]]] = defaultdict(list)
+def _runs(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float], families: dict[str, str | None],
+          tokens_per_step: float | None) -> list[ImportedRun]:
+    groups: dict[tuple[str, str, int | None], list[tuple[Path, ExampleDraft]]] = defaultdict(list)
     for path, p in parsed:
         for d in p.examples:
-            groups[(d.model, d.task)].append((path, d))
+            groups[(d.model, d.task, d.shots)].append((path, d))
     runs = []
-    for (model, task), drafts in groups.items():
+    for (model, task, shots), drafts in groups.items():
         scores: dict[str, list] = defaultdict(list)
         counts: dict[str, list] = defaultdict(list)
         seen_scores: dict[tuple, Path] = {}
@@ -134,8 +164,8 @@ def _runs(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float]) -> list[Im
         for path, d in drafts:
             for metric, values in d.scores.items():
                 if (d.step, metric) in seen_scores:
-                    raise ImportFileError(path, f"{model} / {task} / {metric} per-example scores given twice "
-                                                f"(also in {seen_scores[(d.step, metric)]})")
+                    raise ImportFileError(path, f"{_describe(model, task, metric, d.step, shots)} per-example "
+                                                f"scores given twice (also in {seen_scores[(d.step, metric)]})")
                 seen_scores[(d.step, metric)] = path
                 for ex, value in values.items():
                     scores["step"].append(d.step)
@@ -144,7 +174,8 @@ def _runs(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float]) -> list[Im
                     scores["value"].append(value)
             if d.counts:
                 if d.step in seen_counts:
-                    raise ImportFileError(path, f"{model} / {task} sampling counts given twice (also in {seen_counts[d.step]})")
+                    raise ImportFileError(path, f"{_describe(model, task, 'sampling counts', d.step, shots)} "
+                                                f"given twice (also in {seen_counts[d.step]})")
                 seen_counts[d.step] = path
                 for ex, (n, c) in d.counts.items():
                     counts["step"].append(d.step)
@@ -155,9 +186,11 @@ def _runs(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float]) -> list[Im
         params = round(sizes[model])
         full_names = sorted({d.full_name for _, d in drafts if d.full_name})
         record = RunRecord(
-            run_id=run_id(model, task), model=model, task=task,
+            run_id=run_id(model, task, shots), model=model, task=task,
             task_config={"imported_from": sorted({p.name for p, _ in drafts}), "model_id": full_names},
             params=params, non_embedding_params=params, source="import", status="done",
+            family=families[model], shots=shots,
+            tokens_per_step=None if tokens_per_step is None else round(tokens_per_step),
         )
         runs.append(ImportedRun(
             record=record,
@@ -168,11 +201,19 @@ def _runs(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float]) -> list[Im
     return runs
 
 
-def resolve(parsed: list[tuple[Path, Parsed]], flags: dict[str, float]) -> Resolved:
+def resolve(parsed: list[tuple[Path, Parsed]], flags: dict[str, float], family: str | None = None,
+            tokens_per_step: float | None = None) -> Resolved:
+    """Sizes, families and compute settled across all files; `family` and `tokens_per_step` are the
+    command line's defaults for files that do not state them."""
     sizes = resolve_sizes(parsed, flags)
+    families = resolve_families(parsed, family)
     warnings = [w for _, p in parsed for w in p.warnings]
     notes = {k: v for _, p in parsed for k, v in p.notes.items()}
-    points = _points(parsed, sizes, warnings)
-    runs = _runs(parsed, sizes)
+    points = _points(parsed, sizes, families, tokens_per_step, warnings)
+    runs = _runs(parsed, sizes, families, tokens_per_step)
+    if not points and not runs:
+        raise ImportFileError(", ".join(str(f) for f, _ in parsed) or "import", "no results to import")
+    if tokens_per_step is not None:
+        notes["import.tokens_per_step"] = f"{tokens_per_step:g} (tokens of a checkpoint = step × this, unless given)"
     notes["import.non_embedding_params"] = NON_EMBEDDING_NOTE
     return Resolved(points=points, runs=runs, sizes=sizes, warnings=warnings, notes=notes)

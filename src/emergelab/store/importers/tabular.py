@@ -9,11 +9,11 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from emergelab.store.importers.base import ImportFileError
+from emergelab.store.importers.base import Column, ImportFileError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 
@@ -40,18 +40,34 @@ def columns(path: Path) -> set[str]:
     return set()
 
 
-def check_columns(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> list[str]:
-    """Refuse a file missing a required column; return a warning naming any column the format ignores."""
+def check_columns(path: Path, spec: Sequence[Column]) -> tuple[dict[str, str], list[str]]:
+    """The file's column -> its documented name (aliases like `n` -> `n_examples` resolved), and a
+    warning naming any column the format does not know. A missing required column, or a column
+    given under two names, is refused."""
     cols = columns(path)
-    missing = [c for c in required if c not in cols]
-    if missing:
-        raise ImportFileError(path, f"missing column(s) {', '.join(missing)}")
-    unknown = sorted(cols - set(required) - set(optional))
-    return [f"{path.name}: ignored column(s) {', '.join(unknown)}"] if unknown else []
+    rename: dict[str, str] = {}
+    for col in spec:
+        given = [c for c in (col.name, *col.aliases) if c in cols]
+        if len(given) > 1:
+            raise ImportFileError(path, f"columns {' and '.join(given)} both mean {col.name}; keep one")
+        if given:
+            rename[given[0]] = col.name
+        elif col.required:
+            aka = f" (or {', '.join(col.aliases)})" if col.aliases else ""
+            raise ImportFileError(path, f"missing column {col.name}{aka}")
+    unknown = sorted(cols - set(rename))
+    known = ", ".join(c.name for c in spec)
+    warnings = [f"{path.name}: ignored unknown column(s) {', '.join(unknown)} (known: {known})"] if unknown else []
+    return rename, warnings
 
 
-def rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) pairs; empty lines of text formats are skipped."""
+def rows(path: Path, rename: dict[str, str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) pairs with columns under their documented names; empty lines skipped."""
+    for line, row in _raw_rows(path):
+        yield line, row if rename is None else {rename.get(k, k): v for k, v in row.items()}
+
+
+def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq

@@ -207,6 +207,11 @@ class ExecutorSpec(_Strict):
     address: str | None = None     # Ray cluster address for kind: ray
     device: Literal["auto", "cpu", "cuda"] = "auto"
     save_weights: bool = True
+    # mid-run snapshots (weights, optimizer, RNGs) so a killed run resumes where it stopped:
+    # every K steps and/or every M minutes (null: not by that clock); none at all if both are null
+    snapshot_every_steps: int | None = Field(None, gt=0)
+    snapshot_every_minutes: float | None = Field(5.0, gt=0)
+    storage: str | None = None  # where workers keep snapshots: a path or fsspec URL every node reaches (default FOLDER/snapshots)
 
 
 class MixSpec(_Strict):

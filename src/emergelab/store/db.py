@@ -14,11 +14,18 @@ Tables (one row per ...):
 
 A run is written in one transaction (rows first, then its 'done' mark), so an interrupted sweep
 leaves either a finished run or nothing; unfinished leftovers are deleted before a run is redone.
+
+Reading while a sweep runs: DuckDB allows one writing process or many reading ones, so a sweep
+opens the file only for the moment it writes a finished group, and every `Store` retries for up to
+`wait` seconds while another process holds it; `analyze`, `metrics`, `report` and `export` work on
+a folder whose sweep is still running and see the runs finished so far. A second sweep on the
+same folder is refused by a lock file held for the whole sweep (store/lock.py).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -174,22 +181,41 @@ class StoreBusy(RuntimeError):
     """The database is locked by another process (DuckDB allows one writer process)."""
 
 
+LOCK_WAIT_SECONDS = 60.0  # a sweep holds the file only while it writes one finished group
+
+
+def _connect_when_free(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying with growing pauses while another process holds a conflicting lock.
+
+    A running sweep opens the file only to write a finished group (store/lock.py), and readers
+    only to read; either side waits for the other's moment to pass instead of failing."""
+    deadline = time.monotonic() + wait
+    pause = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower():
+                raise
+            if time.monotonic() + pause > deadline:
+                raise StoreBusy(f"{path} stayed in use by another process for {wait:.0f} s; try again later") from None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 class Store:
     """The DuckDB file of one experiment folder. Use as a context manager."""
 
-    def __init__(self, folder: str | Path, read_only: bool = False):
+    def __init__(self, folder: str | Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS):
+        """`wait`: how long to retry while another process holds the file (a sweep writing a
+        finished group, a reader reading) before giving up with `StoreBusy`."""
         self.folder = Path(folder)
         self._depth = 0
         self.path = self.folder / DB_NAME
         if read_only and not self.path.exists():
             raise FileNotFoundError(f"no {DB_NAME} in {self.folder}")
         self.folder.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as e:
-            if "lock" in str(e).lower():
-                raise StoreBusy(f"{self.path} is in use by another process (a running sweep?); try again when it ends") from None
-            raise
+        self.con = _connect_when_free(self.path, read_only, wait)
         if not read_only:
             self.con.execute(SCHEMA)
 

@@ -1,8 +1,17 @@
-"""Run an experiment spec into its folder, resuming where a previous attempt stopped."""
+"""Run an experiment spec into its folder, resuming where a previous attempt stopped.
+
+The driver holds the folder's sweep lock for the whole sweep (a second sweep is refused) but opens
+the database only to plan and to write each finished group, so other processes can read the
+folder meanwhile (store/lock.py). Each group's runs are written in one transaction, after its
+weight files; then its mid-run snapshot is dropped. Killed at any moment, the folder holds whole
+runs only, and rerunning the same command trains what is missing — from its last snapshot.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,8 +19,14 @@ import yaml
 
 from emergelab.spec import ExperimentSpec, SpecError
 from emergelab.store import Store
+from emergelab.store.lock import SweepLock
 from emergelab.sweep.executors import EXECUTORS
-from emergelab.sweep.plan import RunGroup, plan
+from emergelab.sweep.plan import RunGroup, SnapshotSettings, plan
+from emergelab.sweep.processes import Interrupted, stop_on_signals
+from emergelab.sweep.storage import SharedStorage, snapshot_name
+
+WRITE_WAIT_SECONDS = 600.0  # how long a finished group waits for readers to let go of the database
+SNAPSHOT_DIR = "snapshots"
 
 
 @dataclass
@@ -22,8 +37,25 @@ class RunSummary:
     trained: int
 
 
-def pending_groups(spec: ExperimentSpec, store: Store, weights_dir: str | None, force: bool) -> tuple[list[RunGroup], int, int]:
-    groups = plan(spec, weights_dir)
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by a signal (or Ctrl-C); everything stored so far is kept."""
+
+    def __init__(self, stored: int, planned: int, signum: int | None):
+        self.stored, self.planned, self.signum = stored, planned, signum
+        super().__init__(f"interrupted: {stored} of {planned} runs stored; rerun the same command to resume")
+
+
+def snapshot_settings(spec: ExperimentSpec, folder: Path) -> SnapshotSettings:
+    ex = spec.executor
+    storage = ex.storage or str((folder / SNAPSHOT_DIR).resolve())
+    minutes = ex.snapshot_every_minutes
+    return SnapshotSettings(storage, ex.snapshot_every_steps, None if minutes is None else 60.0 * minutes)
+
+
+def pending_groups(spec: ExperimentSpec, store: Store, snapshots: SnapshotSettings | None,
+                   force: bool) -> tuple[list[RunGroup], set[str], int]:
+    """The groups still to train, every planned run id, and how many of them are already done."""
+    groups = plan(spec, snapshots)
     planned = {rid for g in groups for rid in g.run_ids}
     done = store.done_run_ids()
     foreign = {r for r in done if not r.startswith("import:")} - planned
@@ -36,7 +68,22 @@ def pending_groups(spec: ExperimentSpec, store: Store, weights_dir: str | None, 
         with store.transaction() as con:
             store._delete_run(con, rid)
     todo = [g2 for g in groups if (g2 := g.subset(planned - done))]
-    return todo, len(planned), len(planned & done)
+    return todo, planned, len(planned & done)
+
+
+def _write_weights(folder: Path, weights: dict[str, bytes]) -> None:
+    """Each file to a temporary name, then renamed: a weights file on disk is always whole."""
+    for rel, data in weights.items():
+        path = folder / "weights" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+
+
+def _stored(folder: Path, planned: set[str]) -> int:
+    with Store(folder, read_only=True) as store:
+        return len(store.done_run_ids() & planned)
 
 
 def run_experiment(
@@ -47,27 +94,41 @@ def run_experiment(
     on_step: Callable[[int], None] | None = None,
     on_group_done: Callable[[RunGroup], None] | None = None,
 ) -> RunSummary:
-    """Train every planned run not yet finished; each finished run is stored atomically.
+    """Train every planned run not yet finished; each finished group is stored atomically.
 
-    `on_start(total_steps, n_groups)` and `on_step(step)` feed a progress display.
+    `on_start(total_steps, n_groups)` and `on_step(step)` feed a progress display;
+    `on_group_done(group)` runs after a group is stored, with the database closed (so it may read
+    the folder, e.g. to rewrite the report). SIGINT/SIGTERM end the sweep with `SweepInterrupted`.
     """
     if spec.executor.kind not in EXECUTORS:
         raise SpecError(f"spec error: executor.kind: unknown executor {spec.executor.kind!r}; known: {', '.join(EXECUTORS)}")
     folder = spec.out_dir(out)
-    with Store(folder) as store:
-        weights = str(folder / "weights") if spec.executor.save_weights else None
-        todo, planned, skipped = pending_groups(spec, store, weights, force)
-        store.set_fact("name", spec.name)
-        store.set_fact("spec_yaml", yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
-        store.set_fact("spec_digest", spec.digest())
+    settings = snapshot_settings(spec, folder)
+    snapshots = SharedStorage(settings.storage)
+    with SweepLock(folder):
+        with Store(folder) as store:
+            todo, planned, skipped = pending_groups(spec, store, settings, force)
+            store.set_fact("name", spec.name)
+            store.set_fact("spec_yaml", yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+            store.set_fact("spec_digest", spec.digest())
         if on_start:
             on_start(sum(g.total_steps for g in todo), len(todo))
         trained = 0
         execute = EXECUTORS[spec.executor.kind]
-        for group, results in execute(todo, spec.executor.workers, on_step, spec.executor.address):
-            for result in results:
-                store.write_run(result)
-                trained += 1
-            if on_group_done:
-                on_group_done(group)
-    return RunSummary(folder, planned, skipped, trained)
+        try:
+            with stop_on_signals(), closing(execute(todo, spec.executor.workers, on_step, spec.executor.address)) as finished:
+                for group, output in finished:
+                    _write_weights(folder, output.weights)
+                    with Store(folder, wait=WRITE_WAIT_SECONDS) as store, store.transaction():
+                        for result in output.results:
+                            store.write_run(result)
+                    trained += len(output.results)
+                    snapshots.remove(snapshot_name(group.run_ids))
+                    if on_group_done:
+                        on_group_done(group)
+        except KeyboardInterrupt as e:
+            signum = e.signum if isinstance(e, Interrupted) else None
+            raise SweepInterrupted(_stored(folder, planned), len(planned), signum) from None
+        if not spec.executor.storage:  # leftovers of kills between a group's commit and its snapshot's removal
+            shutil.rmtree(folder / SNAPSHOT_DIR, ignore_errors=True)
+    return RunSummary(folder, len(planned), skipped, trained)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -34,7 +34,10 @@ from emergelab.store import CheckpointRecord, RunRecord, RunResult
 from emergelab.sweep.plan import RunGroup
 from emergelab.tasks import Split, Task
 from emergelab.tasks.base import PAD
-from emergelab.train import TrainData, train
+from emergelab.train import TrainData
+
+if TYPE_CHECKING:
+    from emergelab.sweep.runner import GroupOutput
 
 
 @dataclass
@@ -119,10 +122,17 @@ def build_mix(tasks: list[Task], splits: list[Split], shares: list[float]) -> Mi
 
 
 
-def run_mix_group(group: RunGroup, on_step: Callable[[int], None] | None = None) -> list[RunResult]:
+def run_mix_group(group: RunGroup, on_step: Callable[[int], None] | None = None) -> GroupOutput:
     """Train each seed's model once on the mix, then score every task on its own test set: one
     RunResult per seed × task, in the seed-major order of `group.run_ids`."""
-    from emergelab.sweep.runner import model_config, pick_device, save_member_weights
+    from emergelab.sweep.runner import (
+        GroupOutput,
+        Scored,
+        member_weights,
+        model_config,
+        pick_device,
+        train_resumable,
+    )
 
     torch.set_num_threads(group.threads)
     started = time.perf_counter()
@@ -134,8 +144,7 @@ def run_mix_group(group: RunGroup, on_step: Callable[[int], None] | None = None)
     torch.manual_seed(group.seeds[0])
     model = EnsembleGPT(cfg, group.seeds).to(device)
     k, n_tasks = len(group.seeds), len(tasks)
-    checkpoints = [[[] for _ in range(n_tasks)] for _ in range(k)]
-    outputs = [[{} for _ in range(n_tasks)] for _ in range(k)]
+    scored = Scored()  # slot member * n_tasks + task
     tcfg = group.training.train_config()
     n_train = len(data.sequences)
     tokens_per_step = (n_train if tcfg.full_batch else tcfg.batch_size) * data.seq_len
@@ -143,26 +152,25 @@ def run_mix_group(group: RunGroup, on_step: Callable[[int], None] | None = None)
     def on_checkpoint(step: int, m: EnsembleGPT, train_losses: np.ndarray) -> None:
         for i, (task, test) in enumerate(zip(tasks, data.tests, strict=True)):
             part = checkpoint_examples(len(test.index), group.training.checkpoint_test_size, step == tcfg.steps)
-            scored = score_native(m, test.prompt[part], test.answer[part], test.index[part])
+            outs = score_native(m, test.prompt[part], test.answer[part], test.index[part])
             extras = run_probes(group.probes, m, task, test.split())
-            for member, out in enumerate(scored):
-                outputs[member][i][step] = out
+            for member, out in enumerate(outs):
                 loss = train_losses[member]
-                checkpoints[member][i].append(CheckpointRecord(
+                scored.add(member * n_tasks + i, CheckpointRecord(
                     step=step, tokens=step * tokens_per_step, train_loss=None if np.isnan(loss) else float(loss),
                     test_loss=float(-out.logprob.mean()), extra=extras[member],
-                ))
+                ), out)
 
     seqs = torch.as_tensor(data.sequences)
-    train(model, TrainData(seqs, data.answer_len, torch.as_tensor(data.weights)), tcfg,
-          group.training.checkpoint_steps(), on_checkpoint, on_step)
+    train_resumable(group, model, TrainData(seqs, data.answer_len, torch.as_tensor(data.weights)), scored,
+                    on_checkpoint, on_step)
     total, non_emb = cfg.param_counts()
     seconds = time.perf_counter() - started
-    results = []
+    output = GroupOutput([])
     for member, (seed, ids) in enumerate(zip(group.seeds, group.ids_per_seed(), strict=True)):
-        if group.weights_dir:
-            path = Path(group.weights_dir) / ids[0].replace("/", "_") / f"step_{tcfg.steps}.safetensors"
-            save_member_weights(model, member, path)
+        if group.save_weights:
+            path, blob = member_weights(model, member, ids[0], tcfg.steps)
+            output.weights[path] = blob
         for i, (task, spec, rid) in enumerate(zip(tasks, group.mix, ids, strict=True)):
             run = RunRecord(
                 run_id=rid, model=cfg.name, task=spec.display_label(),
@@ -175,5 +183,6 @@ def run_mix_group(group: RunGroup, on_step: Callable[[int], None] | None = None)
                 heads=cfg.heads, steps=tcfg.steps, batch_size=tcfg.batch_size, tokens_per_step=tokens_per_step,
                 knob=dict(group.mix_knobs[i]), source="native", status="done", seconds=seconds / (k * n_tasks),
             )
-            results.append(RunResult(run, checkpoints[member][i], outputs[member][i]))
-    return results
+            slot = member * n_tasks + i
+            output.results.append(RunResult(run, scored.checkpoints[slot], scored.outputs[slot]))
+    return output

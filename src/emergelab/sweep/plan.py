@@ -15,6 +15,15 @@ from emergelab.spec import ExperimentSpec, ModelShape, TaskSpec, TrainingSpec
 from emergelab.sweep.knobs import KnobContext, knob_values, training_units
 
 
+@dataclass(frozen=True)
+class SnapshotSettings:
+    """Where and how often a worker snapshots a group mid-run (spec: executor.snapshot_every_*)."""
+
+    storage: str                       # path or fsspec URL the retrying worker can read
+    every_steps: int | None = None
+    every_seconds: float | None = None
+
+
 @dataclass
 class RunGroup:
     """Runs trained together: same task, shape and recipe; one member per seed."""
@@ -27,7 +36,7 @@ class RunGroup:
     data_seed: int
     threads: int = 1
     device: str = "auto"
-    weights_dir: str | None = None
+    save_weights: bool = False  # return each member's final weights to the driver (safetensors bytes)
     probes: list[str] = field(default_factory=list)
     knob: dict = field(default_factory=dict)  # facilitation knob values shared by the group's runs
     # a mix (sweep/knobs.py): one model per seed trained on all these tasks, one run per task; then
@@ -35,6 +44,7 @@ class RunGroup:
     mix: list[TaskSpec] = field(default_factory=list)
     shares: list[float] = field(default_factory=list)
     mix_knobs: list[dict] = field(default_factory=list)
+    snapshots: SnapshotSettings | None = None
 
     @property
     def total_steps(self) -> int:
@@ -65,7 +75,7 @@ def run_id(task: TaskSpec, shape: ModelShape, training: TrainingSpec, seed: int,
     return f"{task.display_label()}/{shape.width}x{shape.depth}/s{seed}/{digest}"
 
 
-def plan(spec: ExperimentSpec, weights_dir: str | None = None) -> list[RunGroup]:
+def plan(spec: ExperimentSpec, snapshots: SnapshotSettings | None = None) -> list[RunGroup]:
     """All run groups of a spec, smallest models first (so early results arrive early)."""
     groups = []
     for unit in training_units(spec):
@@ -81,6 +91,6 @@ def plan(spec: ExperimentSpec, weights_dir: str | None = None) -> list[RunGroup]
                 mix_knobs = [knob_values(spec, KnobContext(t, shape, sh)) for t, sh in zip(mix, shares, strict=True)]
                 knob = mix_knobs[0]
             groups.append(RunGroup(task, shape, spec.training, list(spec.seeds), ids, spec.data_seed,
-                                   spec.executor.threads, spec.executor.device, weights_dir, list(spec.probes),
-                                   knob, mix, shares, mix_knobs))
+                                   spec.executor.threads, spec.executor.device, spec.executor.save_weights,
+                                   list(spec.probes), knob, mix, shares, mix_knobs, snapshots))
     return sorted(groups, key=lambda g: (g.shape.depth * g.shape.width**2, g.task.display_label()))

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from emergelab.models import EnsembleGPT
 from emergelab.train.schedule import warmup_cosine
+from emergelab.train.snapshot import SnapshotPolicy, TrainState
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,14 @@ def train(
     checkpoint_steps: list[int],
     on_checkpoint: CheckpointFn | None = None,
     on_step: Callable[[int], None] | None = None,
+    resume: TrainState | None = None,
+    snapshots: SnapshotPolicy | None = None,
 ) -> None:
     """Train every member for cfg.steps steps; call `on_checkpoint(step, model, train_losses)`
-    after the listed steps (step 0 = the initialisation, if listed)."""
+    after the listed steps (step 0 = the initialisation, if listed).
+
+    `resume` continues from a snapshot (train/snapshot.py) as if training had never stopped;
+    `snapshots` decides when to hand the state to its `save` (after that step's checkpoint)."""
     k = model.ensemble_size
     device = next(model.parameters()).device
     seqs = data.sequences.to(device)
@@ -89,9 +95,14 @@ def train(
     opt = make_optimizer(model, cfg)
     wanted = set(checkpoint_steps)
     recent = np.zeros(k)
-    if 0 in wanted and on_checkpoint:
+    start = 0
+    if resume is not None:
+        recent, start = resume.restore(model, opt, rngs), resume.step
+    elif 0 in wanted and on_checkpoint:
         on_checkpoint(0, model, np.full(k, np.nan))
-    for step in range(1, cfg.steps + 1):
+    if snapshots is not None:
+        snapshots.start()
+    for step in range(start + 1, cfg.steps + 1):
         mult = warmup_cosine(step - 1, cfg.steps, cfg.warmup_steps, cfg.min_lr_ratio)
         for group in opt.param_groups:
             group["lr"] = cfg.lr * mult
@@ -112,3 +123,6 @@ def train(
             on_step(step)
         if step in wanted and on_checkpoint:
             on_checkpoint(step, model, recent)
+        if snapshots is not None and step < cfg.steps and snapshots.due(step):
+            snapshots.save(TrainState.capture(step, model, opt, rngs, recent))
+            snapshots.saved()

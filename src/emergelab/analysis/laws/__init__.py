@@ -7,7 +7,14 @@
 Importing this package registers every law module below (one file, one `@register_law` each).
 """
 
-from emergelab.analysis.laws import broken_power_law, chinchilla, isoflop, power_law  # noqa: F401  (registers)
-from emergelab.analysis.laws.base import LAWS, LawFit, fit_law, register_law
+from emergelab.analysis.laws import (  # noqa: F401  (registers)
+    broken_power_law,
+    chinchilla,
+    error_link,
+    isoflop,
+    power_law,
+    shared_exponent,
+)
+from emergelab.analysis.laws.base import LAWS, LawFit, LawPrediction, fit_law, register_law
 
-__all__ = ["LAWS", "LawFit", "fit_law", "register_law"]
+__all__ = ["LAWS", "LawFit", "LawPrediction", "fit_law", "register_law"]

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emergelab.analysis.laws.base import LawFit, register_law
+from emergelab.analysis.laws.base import LawBase, LawFit, register_law
 from emergelab.analysis.laws.robust import (
     RobustProblem,
     bootstrap,
@@ -50,9 +50,9 @@ def _model(lx: torch.Tensor):
 
 
 @register_law("broken_power_law")
-class BrokenPowerLaw:
-    name = "broken_power_law"
+class BrokenPowerLaw(LawBase):
     param_names = PARAMS
+    formula = "y = a + b·x^(−c0)·(1 + (x/d1)^(1/f1))^(−c1·f1)"
 
     def fit(self, x: Any, y: np.ndarray, *, n_bootstrap: int, seed: int, delta: float = 0.1,
             warm_starts: int = 2, **_: Any) -> LawFit:
@@ -88,6 +88,6 @@ class BrokenPowerLaw:
         fit = LawFit(law=self.name, params=params, gof=gof, predictor=predict, options={"delta": delta, "seed": seed})
         if n_bootstrap > 0:
             warm = distinct_minima(xs, fs, warm_starts)
-            samples = to_params(bootstrap(problem, warm, bootstrap_weights(len(y), n_bootstrap, seed)))
+            samples = to_params(bootstrap(problem, warm, bootstrap_weights(len(y), n_bootstrap, seed, len(PARAMS))))
             fit.add_bootstrap(PARAMS, samples, n_bootstrap)
         return fit

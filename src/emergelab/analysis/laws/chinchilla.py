@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from emergelab.analysis.laws.base import LawFit, register_law
+from emergelab.analysis.laws.base import LawBase, LawFit, register_law, split_pair
 from emergelab.analysis.laws.robust import (
     RobustProblem,
     bootstrap,
@@ -42,22 +42,8 @@ def hoffmann_grid() -> np.ndarray:
     return np.array(list(itertools.product(ab, ab, e, ex, ex)), dtype=float)
 
 
-def split_nd(x: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Accept (N, D) as a pair of arrays or an (n, 2) array; both must be positive."""
-    if isinstance(x, tuple | list) and len(x) == 2:
-        n, d = (np.asarray(v, dtype=float).ravel() for v in x)
-    else:
-        arr = np.asarray(x, dtype=float)
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise ValueError("chinchilla needs x = (N, D)")
-        n, d = arr[:, 0], arr[:, 1]
-    if n.shape != d.shape or np.any(n <= 0) or np.any(d <= 0):
-        raise ValueError("chinchilla needs N and D of equal length and positive")
-    return n, d
-
-
 def predict(params: dict[str, float], x: Any) -> np.ndarray:
-    n, d = split_nd(x)
+    n, d = split_pair(x, "chinchilla")
     return params["E"] + params["A"] / n ** params["alpha"] + params["B"] / d ** params["beta"]
 
 
@@ -100,13 +86,14 @@ def to_params(theta: np.ndarray) -> np.ndarray:
 
 
 @register_law("chinchilla")
-class Chinchilla:
-    name = "chinchilla"
+class Chinchilla(LawBase):
     param_names = PARAMS
+    inputs = ("N", "D")
+    formula = "L = E + A/N^alpha + B/D^beta"
 
     def fit(self, x: Any, y: np.ndarray, *, n_bootstrap: int, seed: int, variant: str = "huber_sum",
             delta: float = 1e-3, warm_starts: int = 2, **_: Any) -> LawFit:
-        n, d = split_nd(x)
+        n, d = split_pair(x, self.name)
         if y.shape != n.shape or np.any(y <= 0) or not np.all(np.isfinite(y)):
             raise ValueError("chinchilla needs one positive, finite loss per (N, D)")
         log_n, log_d = torch.as_tensor(np.log(n)), torch.as_tensor(np.log(d))
@@ -134,7 +121,7 @@ class Chinchilla:
                      options={"variant": variant, "delta": delta, "warm_starts": warm_starts, "seed": seed})
         if n_bootstrap > 0:
             warm = distinct_minima(xs, fs, warm_starts)
-            weights = bootstrap_weights(len(y), n_bootstrap, seed)
+            weights = bootstrap_weights(len(y), n_bootstrap, seed, len(PARAMS))
             run = bootstrap_continuation if problem.likelihood else bootstrap
             thetas = run(problem, warm, weights)
             samples = to_params(thetas)

@@ -2,7 +2,7 @@
 
 Per compute budget C, loss is fitted by a parabola in log N; its vertex is the loss-optimal model
 size N*(C), and D*(C) = C / (6 N*). Then log N* = log N0 + a log C and log D* = log D0 + b log C by
-least squares (b = 1 - a exactly, since D* = C / 6N*). Input x: (N, D), (N, C) with
+least squares (b = 1 - a follows from D* = C / 6N*, so b is reported, not fitted). Input x: (N, D), (N, C) with
 `given="C"`, or an (n, 2) array; budgets are grouped by C rounded to 3 significant digits in
 log10, so digitised or 6ND-rounded budgets still group.
 
@@ -18,13 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from emergelab.analysis.laws.base import LawFit, register_law
+from emergelab.analysis.laws.base import LawBase, LawFit, register_law, split_pair
 
 PARAMS = ("a", "N0", "b", "D0")
 
 
 def predict(params: dict[str, float], c: Any) -> np.ndarray:
     return params["N0"] * np.asarray(c, dtype=float) ** params["a"]
+
+
+def _n_and_c(x: Any, given: str) -> tuple[np.ndarray, np.ndarray]:
+    n, second = split_pair(x, "isoflop")
+    return n, (second if given == "C" else 6.0 * n * second)
 
 
 def _groups(c: np.ndarray) -> list[np.ndarray]:
@@ -60,16 +65,26 @@ def _power(lc: np.ndarray, lv: np.ndarray) -> np.ndarray:
 
 
 @register_law("isoflop")
-class IsoFlop:
-    name = "isoflop"
+class IsoFlop(LawBase):
     param_names = PARAMS
+    inputs = ("N", "D")
+    formula = "N*(C) = N0·C^a, D*(C) = D0·C^b (N* = the loss-optimal N of each budget C = 6ND)"
+
+    @property
+    def predict_inputs(self) -> tuple[str, ...]:
+        return ("C",)
+
+    def spare_dof(self, x: Any, y: np.ndarray, given: str = "D", **_: Any) -> int:
+        """Each budget's parabola uses 3 points' worth, the line through the vertices 2 budgets'."""
+        n, c = _n_and_c(x, given)
+        groups = [g for g in _groups(c) if len(g) >= 3]
+        return min(sum(len(g) - 3 for g in groups), len(groups) - 2)
 
     def fit(self, x: Any, y: np.ndarray, *, n_bootstrap: int, seed: int, given: str = "D",
             **_: Any) -> LawFit:
-        n, second = (np.asarray(v, dtype=float).ravel() for v in (x if isinstance(x, tuple | list) else np.asarray(x).T))
-        c = second if given == "C" else 6.0 * n * second
-        if n.shape != y.shape or np.any(n <= 0) or np.any(c <= 0):
-            raise ValueError("isoflop needs positive N and D (or C) and one loss per point")
+        n, c = _n_and_c(x, given)
+        if n.shape != y.shape:
+            raise ValueError("isoflop needs one loss per (N, D) point")
         groups = [g for g in _groups(c) if len(g) >= 3]
         if len(groups) < 2:
             raise ValueError("isoflop needs >= 2 compute budgets with >= 3 points each")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from emergelab.analysis.laws.base import LawFit, register_law
+from emergelab.analysis.laws.base import LawBase, LawFit, register_law
 from emergelab.analysis.laws.robust import (
     RobustProblem,
     bootstrap,
@@ -65,9 +65,9 @@ def _starts(lx: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @register_law("power_law")
-class PowerLaw:
-    name = "power_law"
+class PowerLaw(LawBase):
     param_names = PARAMS
+    formula = "y = E + A·x^(−alpha)"
 
     def fit(self, x: Any, y: np.ndarray, *, n_bootstrap: int, seed: int, delta: float = 1e-3,
             warm_starts: int = 2, **_: Any) -> LawFit:
@@ -98,6 +98,6 @@ class PowerLaw:
                      options={"delta": delta, "seed": seed})
         if n_bootstrap > 0:
             warm = distinct_minima(xs, fs, warm_starts)
-            samples = to_params(bootstrap(problem, warm, bootstrap_weights(len(y), n_bootstrap, seed)))
+            samples = to_params(bootstrap(problem, warm, bootstrap_weights(len(y), n_bootstrap, seed, len(PARAMS))))
             fit.add_bootstrap(PARAMS, samples, n_bootstrap)
         return fit

@@ -18,6 +18,7 @@ shares one design and the whole bootstrap is one weighted (R, n) problem for `mi
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -142,14 +143,31 @@ def multistart(problem: RobustProblem, starts: np.ndarray, weights: np.ndarray |
     best = distinct_minima(xr, fr, polish)
     fine = minimize_batched(fun, torch.as_tensor(best), ftol=1e-13, gtol=1e-12, max_iter=800)
     xf, ff = _sorted(fine.x, fine.f)
+    first = int(np.argsort(_finite_or_inf(fine.f), kind="stable")[0])
+    if not bool(fine.converged[first]):
+        warnings.warn(f"L-BFGS stopped after {fine.iterations} iterations without meeting its tolerances at the "
+                      "best start: the fit may sit slightly off its optimum", RuntimeWarning, stacklevel=3)
     return np.concatenate([xf, xr]), np.concatenate([ff, fr])
 
 
-def _sorted(x: torch.Tensor, f: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+def _finite_or_inf(f: torch.Tensor) -> np.ndarray:
     fv = f.numpy().copy()
     fv[~np.isfinite(fv)] = np.inf
+    return fv
+
+
+def _sorted(x: torch.Tensor, f: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    fv = _finite_or_inf(f)
     order = np.argsort(fv, kind="stable")
     return x.numpy()[order], fv[order]
+
+
+def _warn_unconverged(converged: np.ndarray, what: str) -> None:
+    """Resamples whose optimiser stopped early would narrow or shift the bootstrap: say how many."""
+    bad = int(np.sum(~converged))
+    if bad:
+        warnings.warn(f"{bad} of {len(converged)} {what} stopped before L-BFGS converged; their draws are kept "
+                      "but may understate the spread", RuntimeWarning, stacklevel=4)
 
 
 def distinct_minima(x: np.ndarray, f: np.ndarray, k: int, tol: float = 0.05) -> np.ndarray:
@@ -166,10 +184,24 @@ def distinct_minima(x: np.ndarray, f: np.ndarray, k: int, tol: float = 0.05) -> 
     return np.stack(keep)
 
 
-def bootstrap_weights(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
-    """Multinomial counts: row r says how often each point appears in resample r."""
+def bootstrap_weights(n: int, n_bootstrap: int, seed: int, min_distinct: int = 1) -> np.ndarray:
+    """Multinomial counts: row r says how often each point appears in resample r.
+
+    Resamples with fewer than `min_distinct` distinct points are drawn again: a law with P
+    parameters is not identified by fewer than P distinct points, and on a handful of points
+    such resamples are common (5 points: 1 in 20 has <= 2 distinct), where they would fill the
+    interval with arbitrary fits.
+    """
     rng = np.random.default_rng(seed)
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(float)
+    w = rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(float)
+    if min_distinct > n:
+        raise ValueError(f"{n} points cannot give resamples with {min_distinct} distinct points")
+    for _ in range(1000):
+        bad = np.flatnonzero((w > 0).sum(1) < min_distinct)
+        if bad.size == 0:
+            break
+        w[bad] = rng.multinomial(n, np.full(n, 1.0 / n), size=bad.size)
+    return w
 
 
 def bootstrap(problem: RobustProblem, warm: np.ndarray, weights: np.ndarray, **opts: float) -> np.ndarray:
@@ -189,6 +221,7 @@ def bootstrap(problem: RobustProblem, warm: np.ndarray, weights: np.ndarray, **o
     best = np.argmin(f, axis=1)
     out = res.x.reshape(R, K, -1).numpy()[np.arange(R), best].copy()
     out[~np.isfinite(f[np.arange(R), best])] = np.nan
+    _warn_unconverged(res.converged.reshape(R, K).numpy()[np.arange(R), best], "bootstrap resamples")
     return out
 
 
@@ -200,6 +233,7 @@ def refine(problem: RobustProblem, x: np.ndarray, weights: np.ndarray, **opts: f
                            **({"ftol": 1e-10, "xtol": 0.0, "max_iter": 300} | opts))
     out = res.x.numpy().copy()
     out[~torch.isfinite(res.f).numpy()] = np.nan
+    _warn_unconverged(res.converged.numpy(), "refined bootstrap resamples")
     return out
 
 

@@ -40,6 +40,17 @@ class Curve:
     labels: list[str] = field(default_factory=list)  # model name per point, for tables
     group: str = ""  # facilitation knob setting shared by the curve's runs, e.g. "depth=2"
     answer_len: int | None = None  # answer tokens L, for per-token links (p^L)
+    model: str = ""  # set on a per-model training curve (x = step, tokens or flops of its checkpoints)
+    family: str = ""  # model family shared by all the curve's points ("" = mixed or not recorded)
+    families: list[str] = field(default_factory=list)  # family per point (imports), like labels
+    shots: int | None = None  # in-context examples of the evaluation (None = not recorded)
+
+    @property
+    def series(self) -> str:
+        """What tells this curve apart from others of the same task and metric, for labels:
+        "depth=2", "pythia, 5-shot", "pythia-70m" ("" when nothing does)."""
+        parts = [self.group, self.family, "" if self.shots is None else f"{self.shots}-shot", self.model]
+        return ", ".join(p for p in parts if p)
 
     def __post_init__(self) -> None:
         for name in ("x", "y", "lo", "hi", "n"):
@@ -56,6 +67,8 @@ class Curve:
                 self.samples = [self.samples[i] for i in order]
             if self.labels:
                 self.labels = [self.labels[i] for i in order]
+            if self.families:
+                self.families = [self.families[i] for i in order]
 
     def __len__(self) -> int:
         return len(self.x)
@@ -70,5 +83,6 @@ class Curve:
             samples=None if self.samples is None else [self.samples[i] for i in idx],
             stderr=None if self.stderr is None else self.stderr[idx],
             labels=[self.labels[i] for i in idx] if self.labels else [],
-            group=self.group, answer_len=self.answer_len,
+            group=self.group, answer_len=self.answer_len, model=self.model, family=self.family, shots=self.shots,
+            families=[self.families[i] for i in idx] if self.families else [],
         )

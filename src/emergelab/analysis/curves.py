@@ -6,6 +6,11 @@ step); size scales use each run's final checkpoint, while `step`/`tokens` use ev
 Runs with the same x (seeds) pool into one point; the interval is a percentile bootstrap that
 resamples seeds and then examples within each seed (Efron's two-stage scheme), so it reflects
 both sources of variation. Imported aggregate results become curves with stderr intervals.
+
+What is loaded is chosen by one `Selection` (analysis/select.py: tasks, families, shots, models,
+checkpoints). Shots split curves (a zero-shot and a five-shot curve of one task); on step and
+tokens, and on flops with `checkpoint="all"`, every model gets its own training curve
+(`Curve.model` names it); families are pooled unless selected, with each point's family kept.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from emergelab.analysis.curve import SCALES, Curve
+from emergelab.analysis.select import Selection, SelectionError, apply_checkpoints, catalog_of
 from emergelab.metrics import METRICS, get_metric
 from emergelab.store import PointRecord, RunRecord, Store
 
@@ -40,6 +46,8 @@ class MetricRow:
     scores: np.ndarray  # per-example values
     group: str = ""  # facilitation knob setting, e.g. "depth=2" ("" when the spec has no knob)
     answer_len: int | None = None
+    family: str | None = None
+    shots: int | None = None
 
 
 def metric_rows(store: Store, metrics: list[str] | None = None) -> list[MetricRow]:
@@ -55,8 +63,23 @@ def metric_rows(store: Store, metrics: list[str] | None = None) -> list[MetricRo
                 rows.append(_row(run, name, step, tokens, scores))
         for (step, name), (_, values) in store.example_scores(run.run_id).items():
             if metrics is None or name in metrics:
-                rows.append(_row(run, name, step, 0, values))
+                rows.append(_row(run, name, step, step * (run.tokens_per_step or 0), values))
     return rows
+
+
+def task_catalog(store: Store) -> dict[str, str]:
+    """Stored task label -> task name (the registry name for our runs; imports name themselves)."""
+    tasks = store.con.execute("SELECT DISTINCT task FROM points").fetchall()
+    return catalog_of([(r.task, r.task_config.get("name")) for r in store.runs()] + [(t, None) for (t,) in tasks])
+
+
+def load_rows(folder: str | Path, metrics: list[str] | None = None, selection: Selection | None = None,
+              scale: str = "non_embedding_params") -> list[MetricRow]:
+    """The selected per-example rows of a folder (`metrics --format csv` and fits read these)."""
+    with Store(folder, read_only=True) as store:
+        catalog = task_catalog(store)
+        rows = metric_rows(store, metrics)
+    return (selection or Selection()).apply(rows, catalog, scale)
 
 
 def _row(run: RunRecord, metric: str, step: int, tokens: int, scores: np.ndarray) -> MetricRow:
@@ -64,7 +87,8 @@ def _row(run: RunRecord, metric: str, step: int, tokens: int, scores: np.ndarray
     group = ",".join(f"{k}={v}" for k, v in sorted(run.knob.items()))
     length = run.task_config.get("answer_len")
     return MetricRow(run.task, metric, run.params, n, int(tokens), 6.0 * n * tokens, run.seed, int(step),
-                     float(np.mean(scores)), run.model, scores, group, None if length is None else int(length))
+                     float(np.mean(scores)), run.model, scores, group, None if length is None else int(length),
+                     run.family, run.shots)
 
 
 def _spec_metrics(store: Store) -> list[str] | None:
@@ -90,21 +114,33 @@ def _x_of(row: MetricRow, scale: str) -> float:
                   "flops": row.flops, "tokens": row.tokens, "step": row.step}[scale])
 
 
-def curves_from_rows(rows: list[MetricRow], scale: str = "non_embedding_params", n_boot: int = 1000,
-                     chance: dict[str, float] | None = None) -> list[Curve]:
+def _split(selection: Selection, scale: str) -> Selection:
+    """The selection in force for curves at `scale`; all checkpoints on a size scale would put a
+    model's early checkpoints beside larger models as if they were smaller ones."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
-    if scale in SIZE_SCALES:  # final checkpoint of each run
-        last: dict[tuple, int] = {}
-        for r in rows:
-            key = (r.task, r.group, r.model, r.seed)
-            last[key] = max(last.get(key, -1), r.step)
-        rows = [r for r in rows if r.step == last[(r.task, r.group, r.model, r.seed)]]
-    grouped: dict[tuple[str, str, str], dict[float, list[MetricRow]]] = defaultdict(lambda: defaultdict(list))
+    if scale in SIZE_SCALES and selection.checkpoint_for(scale) == "all":
+        raise SelectionError(f"--checkpoint all cannot make {scale} curves (a model's checkpoints would pose as "
+                             "smaller models); use final or a step, or --scale step / tokens for training curves")
+    return selection
+
+
+def _series(task: str, group: str, metric: str, shots: int | None, model: str) -> tuple:
+    return (task, group, metric, -1 if shots is None else shots, model)
+
+
+def curves_from_rows(rows: list[MetricRow], scale: str = "non_embedding_params", n_boot: int = 1000,
+                     chance: dict[str, float] | None = None, selection: Selection | None = None) -> list[Curve]:
+    """Curves from per-example rows: the selection's checkpoint rule at `scale` (final models on size
+    scales by default), one curve per task × knob × metric × shots (× model for training curves)."""
+    selection = _split(selection or Selection(), scale)
+    rows = apply_checkpoints(rows, selection.checkpoint_for(scale))
+    per_model = selection.per_model(scale)
+    grouped: dict[tuple, dict[float, list[MetricRow]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        grouped[(r.task, r.group, r.metric)][_x_of(r, scale)].append(r)
+        grouped[_series(r.task, r.group, r.metric, r.shots, r.model if per_model else "")][_x_of(r, scale)].append(r)
     curves = []
-    for (task, knob, metric), by_x in sorted(grouped.items()):
+    for (task, knob, metric, shots, model), by_x in sorted(grouped.items()):
         xs = sorted(by_x)
         samples, ys, lo, hi, ns, labels = [], [], [], [], [], []
         for i, x in enumerate(xs):
@@ -121,23 +157,36 @@ def curves_from_rows(rows: list[MetricRow], scale: str = "non_embedding_params",
             ns.append(width)
             labels.append(group[0].model)
         m = METRICS.get(metric)
+        families = [by_x[x][0].family or "" for x in xs]
         curves.append(Curve(
             task=task, metric=metric, scale=scale, x=np.array(xs), y=np.array(ys), lo=np.array(lo),
             hi=np.array(hi), n=np.array(ns), higher_is_better=m.higher_is_better if m else True,
             chance=(chance or {}).get(task) if metric == "exact_match" else None,
             discrete=bool(m.discrete) if m else metric.startswith(("acc", "exact", "pass@")),
             samples=samples, labels=labels, group=knob, answer_len=group[0].answer_len,
+            model=model, shots=None if shots < 0 else shots, **_family_fields(families),
         ))
     return curves
 
 
-def curves_from_points(points: list[PointRecord], scale: str) -> list[Curve]:
-    """Imported aggregate results: y ± 1.96·stderr (binomial stderr from n when only n is known)."""
-    grouped: dict[tuple[str, str], list[PointRecord]] = defaultdict(list)
+def _family_fields(families: list[str]) -> dict:
+    """Curve.family when every point shares one, and the per-point list when any is recorded."""
+    if not any(families):
+        return {}
+    return {"family": families[0] if len(set(families)) == 1 else "", "families": families}
+
+
+def curves_from_points(points: list[PointRecord], scale: str, selection: Selection | None = None) -> list[Curve]:
+    """Imported aggregate results: y ± 1.96·stderr (binomial stderr from n when only n is known);
+    checkpoints and series as in `curves_from_rows`."""
+    selection = _split(selection or Selection(), scale)
+    points = apply_checkpoints(points, selection.checkpoint_for(scale))
+    per_model = selection.per_model(scale)
+    grouped: dict[tuple, list[PointRecord]] = defaultdict(list)
     for p in points:
-        grouped[(p.task, p.metric)].append(p)
+        grouped[_series(p.task, "", p.metric, p.shots, p.model if per_model else "")].append(p)
     curves = []
-    for (task, metric), pts in sorted(grouped.items()):
+    for (task, _, metric, shots, model), pts in sorted(grouped.items()):
         pts = [p for p in pts if getattr(p, scale, None) is not None]
         if not pts:
             continue
@@ -152,19 +201,27 @@ def curves_from_points(points: list[PointRecord], scale: str) -> list[Curve]:
             task=task, metric=metric, scale=scale, x=x, y=y, lo=y - 1.96 * se, hi=y + 1.96 * se,
             n=np.array([p.n_examples or 0 for p in pts]), higher_is_better=pts[0].higher_is_better,
             chance=pts[0].chance, discrete=metric.split(",")[0] in ("acc", "acc_norm", "exact_match", "em", "pass@1"),
-            stderr=se, labels=[p.model for p in pts],
+            stderr=se, labels=[p.model for p in pts], model=model, shots=None if shots < 0 else shots,
+            **_family_fields([p.family or "" for p in pts]),
         ))
     return curves
 
 
 def load_curves(folder: str | Path, scale: str = "non_embedding_params", metrics: list[str] | None = None,
-                n_boot: int = 1000) -> list[Curve]:
-    """Every task × metric curve of an experiment folder (native, imported per-example, imported points)."""
+                n_boot: int = 1000, selection: Selection | None = None) -> list[Curve]:
+    """Every selected curve of an experiment folder (native, imported per-example, imported points).
+
+    Training curves: `load_curves(folder, scale="step")` (or "tokens") gives one curve per model,
+    named by `Curve.model`; `selection=Selection(models=("pythia-70m",))` keeps one model.
+    Raises `SelectionError` (one line) when a selector matches nothing or is ambiguous."""
+    selection = _split(selection or Selection(), scale)
     with Store(folder, read_only=True) as store:
-        rows = metric_rows(store, metrics)
+        catalog = task_catalog(store)
         chance = {r.task: float(r.task_config.get("chance_exact_match", 0.0)) for r in store.runs()}
-        points = store.points()
-    curves = curves_from_rows(rows, scale, n_boot, chance)
+        points = [p for p in store.points() if metrics is None or p.metric in metrics]
+        chosen = selection.apply([*metric_rows(store, metrics), *points], catalog, scale)
+    curves = curves_from_rows([r for r in chosen if isinstance(r, MetricRow)], scale, n_boot, chance, selection)
+    points = [p for p in chosen if isinstance(p, PointRecord)]
     if points:
-        curves += curves_from_points([p for p in points if metrics is None or p.metric in metrics], scale)
+        curves += curves_from_points(points, scale, selection)
     return curves

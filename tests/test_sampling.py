@@ -1,0 +1,126 @@
+"""pass@k, coverage and the beta route of Schaeffer et al. 2025, checked against truth the code did not
+produce: brute-force enumeration of k-subsets, simulations with known success probabilities, and
+numerical integration of E[1 − (1 − p)^k] under a known beta."""
+
+from fractions import Fraction
+from itertools import combinations
+from math import comb
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from emergelab.analysis.sampling import fit_beta, forecast_pass_at_k, subsample_counts
+from emergelab.metrics.sampling import (
+    CountOutputs,
+    default_ks,
+    parse_pass_at_k,
+    pass_at_k,
+    pass_at_k_until_success,
+    problem_pass_at_k,
+)
+
+
+def _brute_pass_at_k(n: int, c: int, k: int) -> float:
+    """Share of the k-subsets of n samples (the first c correct) that hold a correct one."""
+    subsets = list(combinations(range(n), k))
+    return sum(any(i < c for i in s) for s in subsets) / len(subsets)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 8, 10])
+def test_pass_at_k_equals_enumeration_of_k_subsets(n):
+    for c in range(n + 1):
+        for k in range(1, n + 1):
+            assert pass_at_k(n, c, k) == pytest.approx(_brute_pass_at_k(n, c, k), abs=1e-12), (n, c, k)
+
+
+def test_pass_at_k_vectorised_and_precise_for_tiny_values():
+    n = np.array([10, 10, 200, 1_000_000, 1_000_000])
+    c = np.array([1, 2, 7, 1, 3])
+    exact = [float(1 - Fraction(comb(int(a) - int(b), 5), comb(int(a), 5))) for a, b in zip(n, c, strict=True)]
+    assert pass_at_k(n, c, 5) == pytest.approx(exact, rel=1e-12)
+    assert pass_at_k(1_000_000, 1, 1) == pytest.approx(1e-6, rel=1e-10)  # one success in a million
+    big = pass_at_k(np.array([10**7]), np.array([3000]), 2000)  # a long product
+    assert big == pytest.approx(float(1 - Fraction(comb(10**7 - 3000, 2000), comb(10**7, 2000))), rel=1e-9)
+    with pytest.raises(ValueError, match="at least 10 samples"):
+        pass_at_k(np.array([5, 20]), np.array([1, 1]), 10)
+
+
+def test_fixed_counts_leave_out_problems_with_fewer_than_k_samples():
+    counts = CountOutputs(np.arange(3), np.array([5, 20, 20]), np.array([1, 0, 20]))
+    got = problem_pass_at_k(counts, 10)
+    assert np.isnan(got[0]) and got[1] == 0.0 and got[2] == 1.0
+
+
+def test_until_success_estimator_is_unbiased_for_pass_at_k():
+    """Simulated geometric first-success indices with known p, censored at a budget."""
+    rng = np.random.default_rng(1)
+    p, budget = 0.02, 200
+    first = rng.geometric(p, size=20000)
+    n = np.minimum(first, budget)
+    c = (first <= budget).astype(int)
+    for k in (1, 10, 50, 200):
+        est = pass_at_k_until_success(n, c, k)
+        truth = 1 - (1 - p) ** k
+        se = np.sqrt(truth * (1 - truth) / len(est))
+        assert abs(est.mean() - truth) < 4 * se + 1e-12, k
+    assert np.isnan(pass_at_k_until_success(np.array([200]), np.array([0]), 500)).all()
+
+
+def test_metric_names_parse():
+    assert parse_pass_at_k("pass@1") == 1 and parse_pass_at_k("pass@100") == 100
+    assert parse_pass_at_k("pass@0") is None and parse_pass_at_k("pass@k") is None
+    assert default_ks(1) == [1] and default_ks(100) == [1, 10, 100] and default_ks(99) == [1, 10]
+
+
+def _simulate(alpha, beta, problems, n, seed):
+    rng = np.random.default_rng(seed)
+    p = rng.beta(alpha, beta, size=problems)
+    return np.full(problems, n), rng.binomial(n, p)
+
+
+def _exact_pass_at_k(alpha, beta, k):
+    """E[1 − (1 − p)^k] under Beta(α, β), by numerical integration (not the code's closed form)."""
+    dist = stats.beta(alpha, beta)
+    value, _ = integrate.quad(lambda p: (1 - (1 - p) ** k) * dist.pdf(p), 0, 1, limit=400, points=[1e-6, 1e-3])
+    return value
+
+
+def test_beta_recovered_from_simulated_counts():
+    n, c = _simulate(0.3, 3.0, problems=3000, n=50, seed=2)
+    fit = fit_beta(n, c)
+    assert fit.alpha == pytest.approx(0.3, rel=0.1)
+    assert fit.beta == pytest.approx(3.0, rel=0.2)
+
+
+@pytest.mark.parametrize("alpha,beta", [(0.3, 3.0), (0.8, 20.0)])
+def test_forecast_at_large_k_matches_the_true_beta(alpha, beta):
+    n, c = _simulate(alpha, beta, problems=2000, n=20, seed=3)
+    f = forecast_pass_at_k(n, c, [100, 1000, 10000], n_boot=60)
+    truth = np.array([_exact_pass_at_k(alpha, beta, k) for k in (100, 1000, 10000)])
+    assert np.all(np.abs(f.pred - truth) < 0.03), (f.pred, truth)
+    assert np.all((f.lo <= truth + 0.01) & (truth - 0.01 <= f.hi)), (f.lo, f.hi, truth)
+    # the power law in k follows from the left tail: −log pass@k ≈ a·k^(−b) with b = α
+    a, b = f.params["a"], f.params["b"]
+    exact_tail = -np.log(_exact_pass_at_k(alpha, beta, 10000))
+    assert a * 10000 ** (-b) == pytest.approx(exact_tail, rel=0.25)
+
+
+def test_backtest_fit_on_few_samples_predicts_pass_at_k_of_all_samples():
+    n, c = _simulate(0.4, 4.0, problems=1500, n=400, seed=4)
+    f = forecast_pass_at_k(n, c, [1, 10, 100, 400], fit_samples=10, n_boot=50)
+    have = np.isfinite(f.observed)
+    assert have.all()
+    assert np.max(np.abs(f.pred - f.observed)) < 0.03, (f.pred, f.observed)
+
+
+def test_subsample_counts_is_hypergeometric():
+    rng = np.random.default_rng(5)
+    got = subsample_counts(np.full(40000, 20), np.full(40000, 6), 5, rng)
+    assert got.mean() == pytest.approx(5 * 6 / 20, abs=0.02)
+    assert got.max() <= 5
+
+
+def test_unidentified_counts_refused():
+    with pytest.raises(ValueError, match="no correct sample"):
+        fit_beta(np.full(5, 10), np.zeros(5))

@@ -138,11 +138,12 @@ def knob_thresholds(curves: list[Curve], metric: str = "exact_match", level: flo
 
 
 def with_group_labels(curves: list[Curve]) -> list[Curve]:
-    """Copies whose task names carry the knob setting ("addition [share=0.1]"), for tables and
-    analyses that key on the task alone (so curves of different knob values stay apart)."""
+    """Copies whose task names carry the knob setting and other dimensions that split curves
+    ("addition [share=0.1]", "lambada_openai [5-shot]"), for tables and analyses that key on the task
+    alone (so curves of different knob values, shots or models stay apart)."""
     from dataclasses import replace
 
-    return [replace(c, task=f"{c.task} [{c.group}]") if c.group else c for c in curves]
+    return [replace(c, task=f"{c.task} [{c.series}]") if c.series else c for c in curves]
 
 
 def describe(t: Threshold) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from emergelab.cli import options
 from emergelab.cli.common import Scale, fail_now, load_curves_or_fail
 
 app = typer.Typer(
@@ -36,6 +37,11 @@ def analyze_cmd(
     thresholds: bool = typer.Option(False, "--thresholds", help="only the threshold-per-knob table (any --format)"),
     level: float = typer.Option(0.5, "--level", help="level of the discrete metric that defines the threshold"),
     threshold_metric: str = typer.Option("exact_match", "--threshold-metric", help="metric whose crossing is the threshold"),
+    task: options.Tasks = None,
+    family: options.Families = None,
+    shots: options.Shots = None,
+    model: options.Models = None,
+    checkpoint: options.Checkpoint = None,
 ) -> None:
     """Emergence score, linearity, verdict, threshold and mirage verdict per task × metric; when the
     experiment turns facilitation knobs (share, format, depth, ...), also the scale where the
@@ -48,11 +54,14 @@ def analyze_cmd(
       emergelab analyze runs/addition --format json --scale flops > analysis.json
 
       emergelab analyze runs/facilitation_mix --thresholds --level 0.5 --format csv
+
+      emergelab analyze runs/pythia --task lambada_openai --shots 0 --checkpoint 13000
     """
     from emergelab.analysis.summary import analyze, to_csv, to_json, to_table
     from emergelab.analysis.threshold import knob_thresholds, with_group_labels
 
-    curves = load_curves_or_fail(folder, scale.value)
+    chosen = options.selection(task, family, shots, model, checkpoint)
+    curves = load_curves_or_fail(folder, scale.value, chosen)
     knob_rows = knob_thresholds(curves, threshold_metric, level)
     if thresholds:
         _print_thresholds(knob_rows, fmt)

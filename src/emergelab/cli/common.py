@@ -45,14 +45,18 @@ class Scale(StrEnum):
     step = "step"
 
 
-def load_curves_or_fail(folder: Path, scale: str):
-    """The folder's curves at `scale`; a missing folder or one without curves is a one-line exit 2."""
+def load_curves_or_fail(folder: Path, scale: str, selection=None):
+    """The folder's curves at `scale` (restricted by a `Selection` from cli/options.py); a missing
+    folder, a selector matching nothing, or no curves is a one-line exit 2."""
     from emergelab.analysis.curves import load_curves
+    from emergelab.analysis.select import SelectionError
 
     if not folder.exists():
         fail_now(f"{folder} does not exist")
     try:
-        curves = load_curves(folder, scale=scale)
+        curves = load_curves(folder, scale=scale, selection=selection)
+    except SelectionError as exc:
+        fail_now(str(exc))
     except Exception as exc:  # noqa: BLE001 — one line for the user, not a traceback
         fail_now(f"cannot load curves from {folder}: {exc}")
     if not curves:

@@ -27,6 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from emergelab.cli import options
 from emergelab.cli.common import console, experiment_folder, fail, out_console
 from emergelab.spec import SpecError, load_spec
 
@@ -105,20 +106,29 @@ def metrics(
     folder: Annotated[Path, typer.Argument(help="Experiment folder.")],
     format: Annotated[MetricsFormat, typer.Option("--format", "-f", help="csv: one row per run × checkpoint × metric; table: a summary.")] = MetricsFormat.table,
     metric: Annotated[list[str], typer.Option("--metric", "-m", help="Only these metrics (repeatable).")] = [],  # noqa: B006
+    task: options.Tasks = None,
+    family: options.Families = None,
+    shots: options.Shots = None,
+    model: options.Models = None,
+    checkpoint: options.Checkpoint = None,
 ) -> None:
-    """Metrics recomputed from stored outputs (never by re-running a model).
+    """Metrics recomputed from stored outputs (never by re-running a model); every checkpoint
+    unless --checkpoint says otherwise.
 
     Example: `emergelab metrics runs/demo --format csv > metrics.csv`
     """
-    from emergelab.analysis.curves import metric_rows
+    from emergelab.analysis.curves import load_rows
+    from emergelab.analysis.select import SelectionError
     from emergelab.metrics import METRICS
-    from emergelab.store import Store
 
     unknown = [m for m in metric if m not in METRICS]
     if unknown:
         raise fail(f"error: unknown metric {unknown[0]!r}; known: {', '.join(METRICS)}")
-    with Store(experiment_folder(folder), read_only=True) as store:
-        rows = metric_rows(store, metric or None)
+    try:
+        rows = load_rows(experiment_folder(folder), metric or None,
+                         options.selection(task, family, shots, model, checkpoint), scale="step")
+    except SelectionError as e:
+        raise fail(str(e)) from None
     if format is MetricsFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)

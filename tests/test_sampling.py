@@ -124,3 +124,41 @@ def test_subsample_counts_is_hypergeometric():
 def test_unidentified_counts_refused():
     with pytest.raises(ValueError, match="no correct sample"):
         fit_beta(np.full(5, 10), np.zeros(5))
+
+
+# ---------------------------------------------------------------- imported counts end to end
+
+
+def _write_counts(path, seed=6):
+    """Three models, 60 problems each, n = 30 samples, per-problem p from a beta that shifts with size."""
+    rng = np.random.default_rng(seed)
+    lines = ["model,task,problem_id,n,c,params"]
+    truth = {}
+    for model, params, a in (("m-small", 1e6, 0.2), ("m-mid", 1e7, 0.6), ("m-large", 1e8, 2.0)):
+        p = rng.beta(a, 4.0, size=60)
+        c = rng.binomial(30, p)
+        truth[params] = c
+        lines += [f"{model},code,HumanEval/{i},30,{int(ci)},{params:g}" for i, ci in enumerate(c)]
+    path.write_text("\n".join(lines) + "\n")
+    return truth
+
+
+def test_pass_at_k_from_imported_counts_matches_the_unbiased_estimator(tmp_path):
+    """Acceptance (issue 11 §3): pass@k curves of an imported folder equal the estimator computed
+    here with exact integer binomials (Fractions), problem by problem."""
+    from emergelab.analysis.curves import load_curves
+    from emergelab.store.importers.api import import_files
+
+    truth = _write_counts(tmp_path / "counts.csv")
+    import_files([tmp_path / "counts.csv"], tmp_path / "exp")
+    curves = {c.metric: c for c in load_curves(tmp_path / "exp", scale="params", n_boot=50)}
+    assert {"pass@1", "pass@10", "coverage"} <= set(curves)
+    for k in (1, 10):
+        curve = curves[f"pass@{k}"]
+        expected = [np.mean([float(1 - Fraction(comb(30 - int(ci), k), comb(30, k))) for ci in truth[x]])
+                    for x in curve.x]
+        assert curve.y == pytest.approx(expected, rel=1e-12)
+        assert curve.discrete and curve.higher_is_better
+    assert curves["coverage"].y == pytest.approx([np.mean(truth[x] > 0) for x in curves["coverage"].x])
+    k5 = {c.metric: c for c in load_curves(tmp_path / "exp", scale="params", metrics=["pass@5"], n_boot=20)}
+    assert set(k5) == {"pass@5"}

@@ -9,6 +9,7 @@ can only grow through `add`, so no module can silently overwrite another's entry
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Generic, TypeVar
 
@@ -34,6 +35,7 @@ class Registry(Mapping[str, T], Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._families: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], T]]] = []
 
     def add(self, name: str, item: T) -> T:
         """File `item` under `name`; a second entry with the same name is a programming error."""
@@ -41,6 +43,12 @@ class Registry(Mapping[str, T], Generic[T]):
             raise ValueError(f"{self.kind} {name!r} registered twice")
         self._items[name] = item
         return item
+
+    def add_family(self, label: str, pattern: str, make: Callable[[re.Match[str]], T]) -> None:
+        """Names that carry a parameter, e.g. `pass@10`: a name fully matching `pattern` that is not
+        an entry gets `make(match)`. Such names are found (`in`, `[]`) but not listed; `label`
+        (`pass@<k>`) stands for them in the "known" list of an unknown-name error."""
+        self._families.append((label, re.compile(pattern), make))
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator form of `add` for entries that are the decorated object itself."""
@@ -50,7 +58,10 @@ class Registry(Mapping[str, T], Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise UnknownNameError(self.kind, name, list(self._items)) from None
+            for _, pattern, make in self._families:
+                if (match := pattern.fullmatch(name)) is not None:
+                    return make(match)
+            raise UnknownNameError(self.kind, name, [*self._items, *(f[0] for f in self._families)]) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)

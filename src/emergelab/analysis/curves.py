@@ -15,6 +15,7 @@ tokens, and on flops with `checkpoint="all"`, every model gets its own training 
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 from emergelab.analysis.curve import SCALES, Curve
 from emergelab.analysis.select import Selection, SelectionError, apply_checkpoints, catalog_of
 from emergelab.metrics import METRICS, get_metric
+from emergelab.metrics.sampling import CountOutputs, default_ks
 from emergelab.store import PointRecord, RunRecord, Store
 
 SIZE_SCALES = ("non_embedding_params", "params")
@@ -55,16 +57,52 @@ def metric_rows(store: Store, metrics: list[str] | None = None) -> list[MetricRo
     rows: list[MetricRow] = []
     for run in store.runs():
         ckpts = {c.step: c for c in store.checkpoints(run.run_id)}
-        names = metrics or _spec_metrics(store) or list(METRICS)
+        named = metrics or _spec_metrics(store)
+        names = named or list(METRICS)
         for step, out in store.token_outputs(run.run_id).items():
             tokens = ckpts[step].tokens if step in ckpts else step * (run.tokens_per_step or 0)
             for name in names:
-                scores = get_metric(name)(out)
+                if _reads(name) != "counts":
+                    rows.append(_row(run, name, step, tokens, get_metric(name)(out)))
+        for step, counts in store.sample_counts(run.run_id).items():
+            tokens = ckpts[step].tokens if step in ckpts else step * (run.tokens_per_step or 0)
+            scheme = (run.task_config.get("sampling") or {}).get("scheme", "fixed")
+            asked = metrics or [n for n in named or [] if _reads(n) == "counts"] or None
+            for name, scores in count_scores(CountOutputs(*counts, scheme=scheme), asked,
+                                             f"{run.model} / {run.task} step {step}"):
                 rows.append(_row(run, name, step, tokens, scores))
         for (step, name), (_, values) in store.example_scores(run.run_id).items():
             if metrics is None or name in metrics:
                 rows.append(_row(run, name, step, step * (run.tokens_per_step or 0), values))
     return rows
+
+
+def _reads(name: str) -> str | None:
+    """What a native metric scores ("tokens" or "counts"); None for a name with no scorer here."""
+    metric = METRICS.get(name)
+    return None if metric is None else metric.reads
+
+
+def count_scores(counts: CountOutputs, names: list[str] | None, where: str) -> list[tuple[str, np.ndarray]]:
+    """Per-problem scores of the count metrics (pass@k, coverage) among `names`; with no names given,
+    pass@1, 10, 100, ... up to the samples drawn, and coverage. Problems with too few samples for
+    a k are left out with a warning (the unbiased estimator needs k ≤ n)."""
+    wanted = [n for n in names or [] if _reads(n) == "counts"]
+    if names is None:
+        n_min = int(counts.n.max() if counts.scheme == "until_success" else counts.n.min())
+        wanted = [f"pass@{k}" for k in default_ks(n_min)] + ["coverage"]
+    out = []
+    for name in wanted:
+        scores = get_metric(name)(counts)
+        keep = np.isfinite(scores)
+        if not keep.any():
+            warnings.warn(f"{name}: no problem of {where} has enough samples; no value", stacklevel=3)
+            continue
+        if not keep.all():
+            warnings.warn(f"{name}: {int((~keep).sum())} of {len(scores)} problems of {where} have too few samples "
+                          "for this k and are left out", stacklevel=3)
+        out.append((name, scores[keep]))
+    return out
 
 
 def task_catalog(store: Store) -> dict[str, str]:

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 import numpy as np
 
+from emergelab.metrics.registry import METRICS, Metric, register_metric
+
 Scheme = Literal["fixed", "until_success"]
 SCHEMES: tuple[str, ...] = ("fixed", "until_success")
-PASS_AT_K = re.compile(r"pass@([1-9][0-9]*)")
+PASS_AT_K = re.compile(r"pass(?:@|_at_)([1-9][0-9]*)")
 _PRODUCT_TERMS = 1000  # up to this many factors, problems are summed in lockstep
 
 
@@ -107,7 +110,7 @@ def problem_coverage(counts: CountOutputs) -> np.ndarray:
 
 
 def parse_pass_at_k(name: str) -> int | None:
-    """`pass@10` -> 10; None for any other name."""
+    """`pass@10` (or `pass_at_10`) -> 10; None for any other name."""
     m = PASS_AT_K.fullmatch(name)
     return int(m.group(1)) if m else None
 
@@ -116,3 +119,23 @@ def default_ks(n_min: int) -> list[int]:
     """The k of the default pass@k metrics for counts with at least n_min samples per problem:
     1, 10, 100, ... up to n_min (the estimator is defined only for k ≤ n)."""
     return [10**j for j in range(int(np.floor(np.log10(max(n_min, 1)) + 1e-9)) + 1)]
+
+
+# ---------------------------------------------------------------- registry entries
+
+
+@register_metric("coverage", discrete=True, reads="counts")
+def coverage(counts: CountOutputs) -> np.ndarray:
+    """Share of problems solved by at least one of all the samples drawn (pass@n)."""
+    return problem_coverage(counts)
+
+
+@cache
+def pass_at_k_metric(k: int) -> Metric:
+    """The metric record of pass@k for one k (every `pass@<k>` name finds it in METRICS)."""
+    return Metric(f"pass@{k}", lambda counts: problem_pass_at_k(counts, k), higher_is_better=True, discrete=True,
+                  description=f"chance that at least one of {k} samples is correct (unbiased, from counts)",
+                  reads="counts")
+
+
+METRICS.add_family("pass@<k>", PASS_AT_K.pattern, lambda m: pass_at_k_metric(int(m.group(1))))

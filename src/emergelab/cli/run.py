@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import csv
+import signal
 import sys
 import time
 from enum import StrEnum
@@ -36,8 +37,19 @@ app = typer.Typer(add_completion=False)
 CSV_COLUMNS = ["task", "metric", "params", "non_embedding_params", "tokens", "flops", "seed", "step", "value"]
 
 
-def run_with_progress(spec_path: Path, out: Path | None, force: bool) -> Path:
-    from emergelab.sweep import run_experiment
+def _rewrite_report(folder: Path) -> None:
+    """--live-report: the report of the groups stored so far (a browser tab shows progress)."""
+    from emergelab.report import write_report
+
+    try:
+        write_report(folder)
+    except Exception as e:  # noqa: BLE001 — a partial report must not stop the sweep; say why it is stale
+        console.print(f"[yellow]warning: report not rewritten after this group: {e}[/]")
+
+
+def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_report: bool = False) -> Path:
+    """Run a spec with progress bars. SIGINT/SIGTERM end it with one line, exit 128 + signal."""
+    from emergelab.sweep import SweepInterrupted, run_experiment
 
     spec = load_spec(spec_path)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -51,11 +63,20 @@ def run_with_progress(spec_path: Path, out: Path | None, force: bool) -> Path:
                 progress.update(bars["train"], completed=1)
                 progress.update(bars["runs"], completed=1)
 
-        summary = run_experiment(
-            spec, out, force=force, on_start=on_start,
-            on_step=lambda _s: progress.advance(bars["train"]),
-            on_group_done=lambda _g: progress.advance(bars["runs"]),
-        )
+        def on_group_done(_group) -> None:
+            progress.advance(bars["runs"])
+            if live_report:
+                _rewrite_report(spec.out_dir(out))
+
+        try:
+            summary = run_experiment(
+                spec, out, force=force, on_start=on_start,
+                on_step=lambda _s: progress.advance(bars["train"]), on_group_done=on_group_done,
+            )
+        except SweepInterrupted as e:
+            progress.stop()
+            typer.echo(str(e), err=True)
+            raise typer.Exit(128 + (e.signum or signal.SIGINT)) from None
     console.print(f"{summary.trained} run(s) trained, {summary.skipped} already finished → {summary.out}")
     return summary.out
 
@@ -66,13 +87,15 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Experiment folder (default: the spec's `out`).")] = None,
     force: Annotated[bool, typer.Option(help="Remove finished runs of a different spec from the folder.")] = False,
     report: Annotated[bool, typer.Option(help="Write the HTML report when done.")] = True,
+    live_report: Annotated[bool, typer.Option(help="Rewrite the HTML report after each finished group, to watch a long sweep.")] = False,
 ) -> None:
-    """Train, score and store every run of a spec; finished runs are skipped, interrupted ones redone.
+    """Train, score and store every run of a spec; finished runs are skipped, interrupted ones resume
+    from their last snapshot. Other commands can read the folder while it runs.
 
-    Example: `emergelab run examples/demo.yaml --out runs/demo`
+    Example: `emergelab run examples/demo.yaml --out runs/demo --live-report`
     """
     try:
-        folder = run_with_progress(spec, out, force)
+        folder = run_with_progress(spec, out, force, live_report)
     except SpecError as e:
         raise fail(str(e)) from None
     if report:

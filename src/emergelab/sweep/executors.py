@@ -70,7 +70,8 @@ def local(groups: list[RunGroup], workers: int = 1, on_step: StepFn | None = Non
         for group in groups:
             yield group, run_group(group, on_step)
         return
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")  # workers forked from one clean server process (sweep/processes.py)
+    ctx.set_forkserver_preload(["__main__", "emergelab.sweep.executors"])
     counter = ctx.Value("q", 0)
     before = set(mp.active_children())
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(counter, os.getpid()))

@@ -2,8 +2,11 @@
 
 Two halves. A worker must not outlive its driver: killed with SIGKILL the driver runs no cleanup
 code at all, so each worker watches for it itself (`die_with_parent`): Linux's parent-death
-signal kills it the moment the driver dies, and a watch thread that polls the parent id covers
-other systems and the window before the signal was armed. The driver, on SIGTERM or SIGINT
+signal kills it the moment its parent dies, and a watch thread that polls the parent and the
+driver covers other systems and the moment before the signal was armed. The local pool forks its
+workers from a fork server (started once, with torch imported), which exits when the driver's end
+of its pipe closes — so workers start in milliseconds and arm the signal at once, instead of
+after seconds of imports during which a freshly spawned worker could not yet watch anything. The driver, on SIGTERM or SIGINT
 (Ctrl-C), turns the signal into an exception (`stop_on_signals`), so the executor's `finally`
 stops its workers and the caller can say how far the sweep got.
 """
@@ -31,20 +34,32 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """In a worker process: exit as soon as the process `parent_pid` is gone, however it died."""
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def die_with_parent(driver_pid: int) -> None:
+    """In a worker process: exit as soon as its parent (the driver, or the driver's fork server,
+    which exits with the driver) or the driver itself is gone, however it died."""
+    parent = os.getppid()
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+    if os.getppid() != parent or not _alive(driver_pid):  # died before the signal was armed
         os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watch").start()
+    threading.Thread(target=_watch, args=(parent, driver_pid), daemon=True, name="driver-watch").start()
 
 
-def _watch_parent(parent_pid: int) -> None:
+def _watch(parent: int, driver_pid: int) -> None:
     while True:
         time.sleep(_WATCH_SECONDS)
-        if os.getppid() != parent_pid:
+        if os.getppid() != parent or not _alive(driver_pid):
             os._exit(1)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import typing
 from pathlib import Path
 from typing import Literal
@@ -18,8 +19,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PositiveInt,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -27,6 +30,10 @@ from pydantic import (
 from emergelab.metrics import DEFAULT_METRICS, METRICS
 from emergelab.tasks import TASKS, make_task
 from emergelab.train import TrainConfig, log_spaced_steps
+from emergelab.train.memory import RunSize, gib, memory_limit_bytes, training_bytes
+
+MAX_INDEX = 2**63 - 1  # input indices, seeds and token ids are 64-bit integers downstream
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a folder name under runs/, nothing more
 
 
 def _require_known(names: list[str], registry: dict, what: str) -> None:
@@ -82,6 +89,7 @@ class TaskSpec(BaseModel):
             task = make_task(self.name, **self.task_kwargs())
         except ValueError as e:
             raise ValueError(f"task {self.name}: {e}") from None
+        _check_encodable(task, self.name)
         if self.train_size + self.test_size > task.space_size:
             raise ValueError(
                 f"train_size + test_size = {self.train_size + self.test_size} exceeds the "
@@ -97,6 +105,20 @@ class TaskSpec(BaseModel):
             return self.label
         kwargs = self.task_kwargs()
         return self.name + ("" if not kwargs else "[" + ",".join(f"{k}={v}" for k, v in sorted(kwargs.items())) + "]")
+
+
+def _check_encodable(task, name: str) -> None:
+    """Refuse a task whose inputs do not fit 64-bit indices (e.g. 19-digit addition), found by
+    encoding its first and last input now rather than by an OverflowError in training."""
+    import numpy as np
+
+    if task.space_size > MAX_INDEX:
+        raise ValueError(f"task {name}: {task.space_size:.3g} distinct inputs exceed the 64-bit input "
+                         f"indices (at most {MAX_INDEX:.3g}); choose fewer digits or bits")
+    try:
+        task.encode(np.array([0, task.space_size - 1], dtype=np.int64))
+    except (OverflowError, ValueError) as e:
+        raise ValueError(f"task {name}: its inputs cannot be encoded ({e})") from None
 
 
 class ModelShape(_Strict):
@@ -120,9 +142,9 @@ class FamilySpec(_Strict):
     budget — the depth-versus-width knob at a fixed parameter count."""
 
     sizes: list[ModelShape] | None = None
-    widths: list[int] | None = None
-    depths: list[int] | None = None
-    budgets: list[int] | None = None  # non-embedding parameter targets (with depths)
+    widths: list[PositiveInt] | None = None
+    depths: list[PositiveInt] | None = None
+    budgets: list[PositiveInt] | None = None  # non-embedding parameter targets (with depths)
     head_dim: int = Field(8, gt=0)
     attn_only: bool = False
 
@@ -132,6 +154,10 @@ class FamilySpec(_Strict):
             raise ValueError("give either sizes, or depths with widths or budgets")
         if self.widths and self.budgets:
             raise ValueError("give widths or budgets, not both")
+        try:  # every shape of the grid must be buildable now, not when the sweep reaches it
+            self.shapes()
+        except ValidationError as e:
+            raise ValueError(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
         return self
 
     def _budget_width(self, budget: int, depth: int) -> int:
@@ -207,6 +233,17 @@ class ExecutorSpec(_Strict):
     address: str | None = None     # Ray cluster address for kind: ray
     device: Literal["auto", "cpu", "cuda"] = "auto"
     save_weights: bool = True
+
+    @field_validator("device")
+    @classmethod
+    def _device_present(cls, v: str, info: ValidationInfo) -> str:
+        """A local run on cuda needs a GPU here (a Ray cluster's workers may have one the driver lacks)."""
+        import torch
+
+        if v == "cuda" and info.data.get("kind", "local") == "local" and not torch.cuda.is_available():
+            build = "a CPU-only build of torch" if torch.version.cuda is None else "no visible GPU"
+            raise ValueError(f"cuda requested but this machine has {build}; use device: cpu or auto")
+        return v
     # mid-run snapshots (weights, optimizer, RNGs) so a killed run resumes where it stopped:
     # every K steps and/or every M minutes (null: not by that clock); none at all if both are null
     snapshot_every_steps: int | None = Field(None, gt=0)
@@ -240,13 +277,22 @@ class ExperimentSpec(_Strict):
     tasks: list[TaskSpec] = Field(min_length=1)
     family: FamilySpec
     training: TrainingSpec = TrainingSpec()
-    seeds: list[int] = Field([0], min_length=1)
-    data_seed: int = 0
+    seeds: list[typing.Annotated[int, Field(ge=0, le=MAX_INDEX)]] = Field([0], min_length=1)
+    data_seed: int = Field(0, ge=0, le=MAX_INDEX)
     metrics: list[str] = list(DEFAULT_METRICS)
     probes: list[str] = []  # progress measures recorded at each checkpoint (evaluate/probes.py)
     executor: ExecutorSpec = ExecutorSpec()
     mix: MixSpec | None = None  # train one model per share on a mix of the tasks (sweep/knobs.py)
     knobs: list[str] | None = None  # facilitation knobs recorded per run; None: those the spec turns
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        """The name becomes a folder under runs/, so `../../escape` or `/abs` must not pass."""
+        if not SAFE_NAME.fullmatch(v):
+            raise ValueError(f"{v!r} is not a plain folder name (letters, digits, '.', '_', '-'; "
+                             "starting with a letter or digit; at most 100 characters)")
+        return v
 
     @field_validator("knobs")
     @classmethod
@@ -288,6 +334,20 @@ class ExperimentSpec(_Strict):
             raise ValueError("two tasks have the same label; give them distinct `label`s")
         return self
 
+    @model_validator(mode="after")
+    def _fits_in_memory(self) -> ExperimentSpec:
+        """Refuse a grid whose training would not fit in memory (see train/memory.py)."""
+        need = sorted((training_bytes(size) for size in _run_sizes(self)), reverse=True)
+        if self.executor.kind == "local":
+            need = [sum(need[: self.executor.workers])]  # that many groups train at once
+        limit, where = _memory_available(self.executor)
+        if need and need[0] > limit:
+            raise ValueError(
+                f"training.batch_size: training needs about {gib(need[0])} of memory but {where} has "
+                f"{gib(limit)}; lower batch_size, the widths, the number of seeds or executor.workers"
+            )
+        return self
+
     def out_dir(self, override: str | Path | None = None) -> Path:
         return Path(override or self.out or Path("runs") / self.name)
 
@@ -295,12 +355,43 @@ class ExperimentSpec(_Strict):
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
 
 
+def _run_sizes(spec: ExperimentSpec) -> list[RunSize]:
+    """The memory-relevant size of every group the planner will make (a mix trains all its tasks
+    in one model over a union vocabulary; see sweep/mix.py)."""
+    tasks = [t.build() for t in spec.tasks]
+    train = [t.train_size for t in spec.tasks]
+    if spec.mix is not None:
+        vocab = sum(t.vocab_size for t in tasks) + len(tasks) + 1
+        seq = max(t.prompt_len for t in tasks) + 1 + max(t.answer_len for t in tasks)
+        units = [(vocab, seq, max(t.answer_len for t in tasks), sum(train),
+                  sum(train) + sum(t.test_size for t in spec.tasks), max(t.space_size for t in tasks))]
+    else:
+        units = [(t.vocab_size, t.seq_len, t.answer_len, ts.train_size, ts.train_size + ts.test_size, t.space_size)
+                 for t, ts in zip(tasks, spec.tasks, strict=True)]
+    cfg = spec.training
+    return [
+        RunSize(vocab, seq - 1, answer, s.width, s.depth, s.heads, s.mlp_ratio, s.attn_only, len(spec.seeds),
+                n_train if cfg.full_batch else cfg.batch_size, n_all, space)
+        for vocab, seq, answer, n_train, n_all, space in units
+        for s in spec.family.shapes()
+    ]
+
+
+def _memory_available(executor: ExecutorSpec) -> tuple[int, str]:
+    """Memory one group may use and where: the GPU when a local run will use one, else this machine."""
+    import torch
+
+    if executor.kind == "local" and executor.device != "cpu" and torch.cuda.is_available():
+        return torch.cuda.get_device_properties(0).total_memory, "the GPU"
+    return memory_limit_bytes(), "this machine"
+
+
 def _one_line(err: ValidationError) -> str:
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    loc = ".".join(str(p) for p in first["loc"])
     msg = first["msg"].removeprefix("Value error, ")
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"spec error: {loc}: {msg}{more}"
+    return f"spec error: {loc + ': ' if loc else ''}{msg}{more}"
 
 
 def parse_spec(data: object) -> ExperimentSpec:
@@ -317,7 +408,9 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     if not path.is_file():
         raise SpecError(f"spec error: no such file {path}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise SpecError(f"spec error: {path} is not UTF-8 text (byte {e.start}); is it a binary file?") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

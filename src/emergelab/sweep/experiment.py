@@ -52,10 +52,8 @@ def snapshot_settings(spec: ExperimentSpec, folder: Path) -> SnapshotSettings:
     return SnapshotSettings(storage, ex.snapshot_every_steps, None if minutes is None else 60.0 * minutes)
 
 
-def pending_groups(spec: ExperimentSpec, store: Store, snapshots: SnapshotSettings | None,
-                   force: bool) -> tuple[list[RunGroup], set[str], int]:
+def pending_groups(groups: list[RunGroup], store: Store, force: bool) -> tuple[list[RunGroup], set[str], int]:
     """The groups still to train, every planned run id, and how many of them are already done."""
-    groups = plan(spec, snapshots)
     planned = {rid for g in groups for rid in g.run_ids}
     done = store.done_run_ids()
     foreign = {r for r in done if not r.startswith("import:")} - planned
@@ -104,10 +102,11 @@ def run_experiment(
         raise SpecError(f"spec error: executor.kind: unknown executor {spec.executor.kind!r}; known: {', '.join(EXECUTORS)}")
     folder = spec.out_dir(out)
     settings = snapshot_settings(spec, folder)
+    groups = plan(spec, settings)  # before the folder exists, so a spec that cannot be planned leaves nothing
     snapshots = SharedStorage(settings.storage)
     with SweepLock(folder):
         with Store(folder) as store:
-            todo, planned, skipped = pending_groups(spec, store, settings, force)
+            todo, planned, skipped = pending_groups(groups, store, force)
             store.set_fact("name", spec.name)
             store.set_fact("spec_yaml", yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
             store.set_fact("spec_digest", spec.digest())

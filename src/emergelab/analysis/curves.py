@@ -24,7 +24,7 @@ import numpy as np
 
 from emergelab.analysis.curve import SCALES, Curve
 from emergelab.analysis.select import Selection, SelectionError, apply_checkpoints, catalog_of
-from emergelab.metrics import METRICS, get_metric
+from emergelab.metrics import METRICS, get_metric, metric_record
 from emergelab.metrics.sampling import CountOutputs, default_ks
 from emergelab.store import PointRecord, RunRecord, Store
 
@@ -194,13 +194,12 @@ def curves_from_rows(rows: list[MetricRow], scale: str = "non_embedding_params",
             hi.append(b)
             ns.append(width)
             labels.append(group[0].model)
-        m = METRICS.get(metric)
+        m = metric_record(metric)
         families = [by_x[x][0].family or "" for x in xs]
         curves.append(Curve(
             task=task, metric=metric, scale=scale, x=np.array(xs), y=np.array(ys), lo=np.array(lo),
-            hi=np.array(hi), n=np.array(ns), higher_is_better=m.higher_is_better if m else True,
-            chance=(chance or {}).get(task) if metric == "exact_match" else None,
-            discrete=bool(m.discrete) if m else metric.startswith(("acc", "exact", "pass@")),
+            hi=np.array(hi), n=np.array(ns), higher_is_better=m.higher_is_better,
+            chance=(chance or {}).get(task) if metric == "exact_match" else m.chance, discrete=m.discrete,
             samples=samples, labels=labels, group=knob, answer_len=group[0].answer_len,
             model=model, shots=None if shots < 0 else shots, **_family_fields(families),
         ))
@@ -235,10 +234,13 @@ def curves_from_points(points: list[PointRecord], scale: str, selection: Selecti
             else (np.sqrt(max(p.value * (1 - p.value), 0) / p.n_examples) if p.n_examples and 0 <= p.value <= 1 else np.nan)
             for p in pts
         ], dtype=float)
+        rec = metric_record(metric, warn=pts[0].higher_is_better is None)
+        stated = pts[0].higher_is_better  # the file's own orientation counts only for a metric no record knows
         curves.append(Curve(
             task=task, metric=metric, scale=scale, x=x, y=y, lo=y - 1.96 * se, hi=y + 1.96 * se,
-            n=np.array([p.n_examples or 0 for p in pts]), higher_is_better=pts[0].higher_is_better,
-            chance=pts[0].chance, discrete=metric.split(",")[0] in ("acc", "acc_norm", "exact_match", "em", "pass@1"),
+            n=np.array([p.n_examples or 0 for p in pts]),
+            higher_is_better=rec.higher_is_better if rec.known or stated is None else stated,
+            chance=pts[0].chance if pts[0].chance is not None else rec.chance, discrete=rec.discrete,
             stderr=se, labels=[p.model for p in pts], model=model, shots=None if shots < 0 else shots,
             **_family_fields([p.family or "" for p in pts]),
         ))

@@ -18,8 +18,6 @@ declare_metric("acc_norm", "length-normalised multiple-choice accuracy", discret
 declare_metric("error", "error rate, 1 − accuracy", higher_is_better=False, discrete=True,
                aliases=("error_rate", "err"))
 declare_metric("mcc", "Matthews correlation of the predicted labels", discrete=True, range=(-1.0, 1.0), chance=0.0)
-declare_metric("pct_stereotype", "share of pairs where the stereotype is preferred (CrowS-Pairs)",
-               higher_is_better=False, discrete=True)
 
 # ---- continuous with a known link to exact match
 declare_metric("loss", "mean per-token cross-entropy of the target (nats)", higher_is_better=False,

@@ -58,6 +58,7 @@ class Metric:
     log_scale: bool = False
     aliases: tuple[str, ...] = ()
     reads: str = "tokens"
+    known: bool = True  # False only for the default record `metric_record` makes up for an unknown name
 
     def __call__(self, out: TokenOutputs) -> np.ndarray:
         if self.fn is None:
@@ -138,7 +139,8 @@ def metric_record(name: str, *, warn: bool = True) -> Metric:
             f"unknown metric {name!r}: treated as continuous, {'lower' if lower else 'higher'} is better, "
             "range unknown, generic mirage link (declare it in emergelab.metrics.imported to say otherwise)",
             UnknownMetricWarning, stacklevel=2)
-    return Metric(base, None, not lower, False, "unknown metric (default facts)", (-INF, INF), link="generic")
+    return Metric(base, None, not lower, False, "unknown metric (default facts)", (-INF, INF), link="generic",
+                  known=False)
 
 
 def with_facts(record: Metric, **facts: object) -> Metric:

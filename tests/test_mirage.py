@@ -136,3 +136,20 @@ def test_calibration_rates_per_scenario():
     assert rate[("genuine", "genuine")] >= 0.9 and rate[("genuine", "metric_artifact")] <= 0.02
     assert rate[("artifact_generic", "genuine")] <= 0.05
     assert rate[("genuine_generic", "metric_artifact")] <= 0.02
+
+
+def test_analyze_table_has_one_row_per_route_within_80_columns():
+    from rich.console import Console
+
+    from emergelab.analysis.mirage.table import mirage_table
+
+    design = MirageDesign(sizes=tuple(X), seeds=2, n_examples=300, answer_length=5, seed_logit_sd=0.0)
+    curves = simulate_curves(TOY, design, np.random.default_rng(0))
+    r = mirage_for_task(curves, curves[0], answer_length=5)
+    con = Console(width=80, record=True, color_system=None)
+    con.print(mirage_table(r))
+    text = con.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    rows = [line for line in text.splitlines() if line.strip()[:2] in ("1 ", "2 ", "3 ")]
+    assert [line.split()[1] for line in rows] == [route.continuous_metric for route in r.routes]
+    assert f"-> metric_artifact, decided by {r.deciding}" in text

@@ -52,13 +52,13 @@ def analyze(
         if details is not None:
             details[(c.task, c.metric, c.scale)] = (v, m)
         reason = v.reasons[-1] if v.reasons else ""
-        if m is not None and v.emergent and m.reasons:
+        if m is not None and m.routes and m.reasons:
             reason += f"; mirage: {m.reasons[-1]}"
         rows.append(AnalysisRow(
             task=c.task, metric=c.metric, scale=c.scale, n_points=len(c),
             emergence_score=v.emergence_score, linearity=v.linearity, verdict=v.label,
             threshold=v.threshold, threshold_lo=v.threshold_lo, threshold_hi=v.threshold_hi,
-            mirage=(m.label if m is not None and v.emergent else None), reason=reason,
+            mirage=(m.label if m is not None and m.routes else None), reason=reason,
         ))
     return rows
 

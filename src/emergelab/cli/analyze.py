@@ -66,8 +66,9 @@ def analyze_cmd(
     if thresholds:
         _print_thresholds(knob_rows, fmt)
         return
+    details: dict = {}
     try:
-        rows = analyze(with_group_labels(curves), answer_length=answer_length or None)
+        rows = analyze(with_group_labels(curves), answer_length=answer_length or None, details=details)
     except Exception as exc:  # noqa: BLE001
         fail_now(f"analysis failed: {exc}")
     if fmt is Fmt.json:
@@ -77,7 +78,11 @@ def analyze_cmd(
     else:
         from rich.console import Console
 
+        from emergelab.analysis.mirage.table import mirage_tables
+
         Console().print(to_table(rows))
+        for t in mirage_tables([m for (_v, m) in details.values() if m is not None]):
+            Console().print(t)
         if knob_rows:
             _print_thresholds(knob_rows, fmt)
 

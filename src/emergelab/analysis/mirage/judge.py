@@ -79,8 +79,10 @@ def judge_route(route: MirageRoute, *, min_cover: float = 0.75, max_band_frac: f
     if not route.band_width <= limit:
         worst = int(np.argmax(width))
         route.label = "undetermined"
+        fitted = (f"; trend from {int(route.params['points'])} smaller models, {int(route.params['dof'])} dof"
+                  if "dof" in route.params else "")
         route.reason = (f"{name}: band uninformative, {route.band_width:.3g} wide at x = {route.x[j][worst]:.3g} "
-                        f"(> {max_band_frac:g} of the range)")
+                        f"(> {max_band_frac:g} of the range){fitted}")
         return route
     se = np.where(np.isfinite(route.observed_se), route.observed_se, 0.0)[j]
     obs = route.observed[j]

@@ -76,7 +76,7 @@ def _nll(y, L, K):
     return np.maximum(np.asarray(y, dtype=float), 0.0)
 
 
-@_link("edit_distance", "1 - d/L", needs_length=True)
+@_link("edit_distance", "1-d/L", needs_length=True)
 def _edit_distance(y, L, K):
     """p = 1 − d/L: each of the L tokens is wrong with probability 1 − p (substitutions only)."""
     return _neg_log(1.0 - np.asarray(y, dtype=float) / float(L))
@@ -87,7 +87,7 @@ def _brier_concentrated(y, L, K):
     return _neg_log(1.0 - np.sqrt(np.clip(y, 0.0, None) / 2.0))
 
 
-@_link("brier", "1 - sqrt(B)", alt=_brier_concentrated)
+@_link("brier", "1-sqrt(B)", alt=_brier_concentrated)
 def _brier(y, L, K):
     """B = (1 − p)²·K/(K − 1) when the wrong mass is spread evenly over K − 1 options (K = 1/chance,
     or unbounded per token); the band also covers all wrong mass on one option, B = 2(1 − p)²."""

@@ -148,10 +148,18 @@ def _empty_route(discrete: Curve, continuous: Curve, rec: Metric, fit_below: flo
                        discrete.x > fit_below, range_width=facts.range_width)
 
 
+def link_label(link: Link, rec: Metric) -> str:
+    """How a table shows the link to exact match: "p^L", "(1-d/L)^L", "exp(log p)", ..."""
+    if not rec.per_token:
+        return link.label
+    return f"{link.label}^L" if len(link.label) == 1 else f"({link.label})^L"
+
+
 def unusable_route(discrete: Curve, continuous: Curve, fit_below: float, reason: str) -> MirageRoute:
     """The row of a route that could not be built: `undetermined`, with the reason."""
     rec = metric_record(continuous.metric, warn=False)
-    route = _empty_route(discrete, continuous, rec, fit_below, rec.link or "-", rec.link or "-")
+    label = link_label(LINKS[rec.link], rec) if rec.link in LINKS else (rec.link or "-")
+    route = _empty_route(discrete, continuous, rec, fit_below, rec.link or "-", label)
     route.reason = f"{continuous.metric}: {reason}"
     return route
 
@@ -162,7 +170,7 @@ def named_route(discrete: Curve, continuous: Curve, link: Link, rec: Metric, fit
     if (rec.per_token or link.needs_length) and not answer_length:
         raise ValueError(f"{continuous.metric} needs the answer length L (--answer-length)")
     power = float(answer_length) if rec.per_token else 1.0
-    label = f"({link.label})^L" if rec.per_token else link.label
+    label = link_label(link, rec)
     facts = discrete_facts(discrete)
     K = 1.0 / facts.floor if rec.link == "brier" and 0 < facts.floor < 1 and not rec.per_token else np.inf
     small = _small(continuous, fit_below)
@@ -193,6 +201,7 @@ def named_route(discrete: Curve, continuous: Curve, link: Link, rec: Metric, fit
         route.params.setdefault("exponent", float(coef[1]))
         route.params.setdefault("log_amplitude", float(coef[0]))
         route.params.setdefault("points", float(ok.sum()))
+        route.params.setdefault("dof", float(dof))
     route.pred = preds[0]
     route.lo, route.hi = np.minimum.reduce(los + his), np.maximum.reduce(los + his)
     route.notes.append(f"power law u = A·x^b on {int(route.params['points'])} points: b = {route.params['exponent']:.3g}")
@@ -299,7 +308,8 @@ def generic_route(discrete: Curve, continuous: Curve, rec: Metric, fit_below: fl
         route.pred[i] = m[0]
         route.lo[i] = max(float(np.min(m[1:] - qn * s[1:])), min(facts.floor, facts.best))
         route.hi[i] = min(float(np.max(m[1:] + qn * s[1:])), max(facts.floor, facts.best))
-    route.params.update({"slope": float(coef[1]), "intercept": float(coef[0]), "points": float(ok.sum())})
+    route.params.update({"slope": float(coef[1]), "intercept": float(coef[0]), "points": float(ok.sum()),
+                         "dof": float(dof)})
     route.notes.append(f"{'log u' if u_of is not None else continuous.metric} linear in log x on "
                        f"{int(ok.sum())} points; link exp(-c·u^b) fitted leave-one-out on the other models")
     return route

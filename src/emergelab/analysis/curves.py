@@ -193,7 +193,7 @@ def curves_from_rows(rows: list[MetricRow], scale: str = "non_embedding_params",
             lo.append(a)
             hi.append(b)
             ns.append(width)
-            labels.append(group[0].model)
+            labels.append(f"step {group[0].step}" if per_model else group[0].model)
         m = metric_record(metric)
         families = [by_x[x][0].family or "" for x in xs]
         curves.append(Curve(
@@ -241,7 +241,7 @@ def curves_from_points(points: list[PointRecord], scale: str, selection: Selecti
             n=np.array([p.n_examples or 0 for p in pts]),
             higher_is_better=rec.higher_is_better if rec.known or stated is None else stated,
             chance=pts[0].chance if pts[0].chance is not None else rec.chance, discrete=rec.discrete,
-            stderr=se, labels=[p.model for p in pts], model=model, shots=None if shots < 0 else shots,
+            stderr=se, labels=[f"step {p.step}" if per_model else p.model for p in pts], model=model, shots=None if shots < 0 else shots,
             **_family_fields([p.family or "" for p in pts]),
         ))
     return curves

@@ -234,6 +234,14 @@ class ExecutorSpec(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     save_weights: bool = True
 
+    @field_validator("kind")
+    @classmethod
+    def _known_executor(cls, v: str) -> str:
+        from emergelab.sweep.executors import EXECUTORS
+
+        _require_known([v], EXECUTORS, "executor")
+        return v
+
     @field_validator("device")
     @classmethod
     def _device_present(cls, v: str, info: ValidationInfo) -> str:

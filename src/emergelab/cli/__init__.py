@@ -5,20 +5,44 @@
     importing.py  import             hf.py         score-hf          theory.py, circuits.py  theory ...
 
 Each module keeps its own small Typer app (so it can be tested alone); here their commands are
-mounted on the top-level app. `main` maps failures to exit codes: 2 for the user's input or
-environment (one line), 1 for an internal error.
+mounted on the top-level app, whose command class (cli/errors.py) maps failures to exit codes:
+2 for the user's input or environment (one line), 1 for an internal error; `--debug` shows the
+traceback instead.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from emergelab.cli import analyze, fit, forecast, hf, importing, run, theory
+from emergelab.cli.errors import ErrorMappingGroup
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
+    cls=ErrorMappingGroup, add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
     help="emergelab: produce, measure, explain and predict emergent abilities of language models.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"emergelab {version('emergelab')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of any error.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """emergelab: produce, measure, explain and predict emergent abilities of language models.
+
+    Example: `emergelab run examples/demo.yaml` then `emergelab analyze runs/demo`
+    """
 
 for _group in (run, analyze, forecast, fit, importing, hf):
     app.registered_commands.extend(_group.app.registered_commands)
@@ -26,13 +50,7 @@ app.add_typer(theory.app, name="theory", help="Exact toy systems where emergence
 
 
 def main() -> None:
-    from emergelab.store import StoreBusy
-
-    try:
-        app()
-    except StoreBusy as e:
-        typer.echo(f"error: {e}", err=True)
-        raise SystemExit(2) from None
+    app()
 
 
 if __name__ == "__main__":

@@ -13,12 +13,19 @@ looked up in a registry (`FORECASTERS`, decorator `register_forecaster`):
   accuracy, …) as a power law and map it to the discrete metric (Schaeffer et al. 2023).
 - `via_loss` — two stages (Du et al. 2024, "Understanding emergent abilities of language models
   from the loss perspective"; Gadre et al. 2024, "Language models scale reliably with
-  over-training and on downstream tasks"): validation loss vs scale as a power law with offset,
-  then metric vs loss as s = c + k·exp(−γ·L) (their "error = ε − k·exp(−γL)", here for the metric
-  oriented so that higher is better). Both stages are bootstrapped together.
+  over-training and on downstream tasks"): validation loss vs scale with any registered law
+  (`loss_law`: a one-variable law on the curve's scale, or a two-variable one on (N, D) such as
+  `chinchilla` or `shared_exponent`), then the metric vs the *observed* loss with the
+  `error_link` law Err(L) = ε − k·exp(−γ·L) (for a higher-is-better metric, Err = −metric).
+  Each stage has its own point set (`loss_below`, `link_below`; both default to `fit_below`),
+  as in Gadre et al., who fit the link on runs the loss law never saw. The interval pairs the
+  two laws' percentile-bootstrap draws.
 - `high_resolution` — Hu et al. 2024 ("Predicting emergent abilities with infinite resolution
   evaluation", ICLR; PassUntil): estimate tiny pass rates from many samples per example, then fit
   log(−log P) linear in log N and extrapolate.
+
+Back-tests have one row per held-out *run* (`labels`): runs at equal N with different D stay
+apart (see `analysis.laws.points`). `n_boot = 0` turns intervals off.
 
 `pass_at_k` is the unbiased estimator of Chen et al. 2021 (Codex paper), in its numerically
 stable product form.
@@ -34,6 +41,8 @@ from scipy import optimize, special, stats
 
 from emergelab.analysis.bootstrap import point_stderr
 from emergelab.analysis.curve import Curve
+from emergelab.analysis.laws import LAWS, LawFit, fit_law
+from emergelab.analysis.laws.points import RunPoints, select
 from emergelab.registry import Registry
 
 # ---------------------------------------------------------------- record
@@ -59,6 +68,7 @@ class Forecast:
     level: float = 0.95
     params: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)  # the run behind each row of x ("" for x_new)
 
     @property
     def abs_error(self) -> np.ndarray:
@@ -117,6 +127,8 @@ class ForecastInputs:
     loss: Curve | None = None
     counts: SampleCounts | None = None
     options: dict = field(default_factory=dict)
+    runs: list[RunPoints] = field(default_factory=list)  # per-run points with N and D, when known
+    labels: list[str] = field(default_factory=list)  # the run of each entry of x ("" for x_new)
 
 
 Forecaster = Callable[[ForecastInputs], _Prediction]
@@ -210,12 +222,12 @@ CONTINUOUS_PRIORITY = ("target_logprob", "target_prob", "token_accuracy", "token
 
 @register_forecaster("via_continuous")
 def _via_continuous(inp: ForecastInputs) -> _Prediction:
-    from emergelab.analysis.mirage import LINKS, predict_via_continuous
+    from emergelab.analysis.mirage import has_link, predict_via_continuous
 
     c = _need_target(inp)
     want = inp.options.get("continuous_metric")
     length = inp.options.get("answer_length")
-    pool = {k.metric: k for k in inp.curves if k.task == c.task and k.metric in LINKS and k is not c}
+    pool = {k.metric: k for k in inp.curves if k.task == c.task and has_link(k.metric) and k is not c}
     names = [want] if want else [m for m in CONTINUOUS_PRIORITY if m in pool]
     errors = []
     for m in names:
@@ -229,93 +241,133 @@ def _via_continuous(inp: ForecastInputs) -> _Prediction:
             continue
         small = _small(pool[m], inp.fit_below)
         return _Prediction(r.pred, np.minimum(r.lo, r.hi), np.maximum(r.lo, r.hi), small.x, small.y,
-                           {"exponent": r.fit.b, "log_amplitude": r.fit.a}, [f"via {m}"] + r.notes)
+                           dict(r.params), [f"via {m}"] + r.notes)
     raise ValueError("via_continuous: " + ("; ".join(errors) or f"no continuous counterpart for task {c.task}"))
 
 
 # ---------------------------------------------------------------- via_loss
 
 
-def _fit_loss_law(x: np.ndarray, y: np.ndarray, se: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """Loss vs scale: E + A·(x/x0)^−α. Uses `emergelab.analysis.laws.fit_law` when that module
-    is present, else a weighted curve_fit here (pure power law when < 4 points)."""
-    try:  # the shared scaling-law fitter, when it exists
-        from emergelab.analysis.laws import fit_law  # type: ignore[import-not-found]
-
-        law = fit_law("power_law", x, y, n_bootstrap=0)
-        return law.predict
-    except Exception:  # noqa: BLE001 — absent or failing: fall back to the private fit
-        pass
-    x0 = float(x[0])
-    if len(x) < 4:
-        b, a = np.polyfit(np.log(x / x0), np.log(np.maximum(y, 1e-12)), 1)
-        return lambda xn: np.exp(a + b * np.log(np.asarray(xn) / x0))
-
-    def f(xv, th):  # th = (ln E, ln A, α): E, A > 0 by construction
-        return np.exp(th[0]) + np.exp(th[1]) * (xv / x0) ** (-th[2])
-
-    lo_y = max(float(y.min()), 1e-9)
-    th0 = np.array([np.log(0.5 * lo_y), np.log(max(float(y[0]) - 0.5 * lo_y, 1e-9)), 0.3])
-    th = optimize.least_squares(lambda th: (f(x, th) - y) / se, th0, method="lm").x
-    if not np.all(np.isfinite(th)):
-        b, a = np.polyfit(np.log(x / x0), np.log(np.maximum(y, 1e-12)), 1)
-        return lambda xn: np.exp(a + b * np.log(np.asarray(xn) / x0))
-    return lambda xn: f(np.asarray(xn, dtype=float), th)
+LOSS_METRICS = ("loss", "test_loss", "val_loss", "validation_loss")
 
 
-def _fit_metric_from_loss(loss: np.ndarray, s: np.ndarray, se: np.ndarray) -> np.ndarray:
-    """s = c + k·exp(−γ·L), k ≥ 0, γ ≥ 0 (Du et al. 2024's error-vs-loss form, oriented)."""
+@dataclass
+class _Aligned:
+    """The loss, metric and law inputs of the same runs, matched by run label (or by x)."""
 
-    def resid(th):  # th = (c, ln k, ln γ): k, γ > 0 by construction, so plain Levenberg–Marquardt
-        return (th[0] + np.exp(th[1] - np.exp(th[2]) * loss) - s) / se
+    labels: list[str]
+    scale: np.ndarray
+    law_x: np.ndarray | tuple[np.ndarray, ...]
+    loss: np.ndarray
+    metric: np.ndarray
 
-    k0 = max(float(s.max() - s.min()), 1e-3) * np.exp(float(loss.min()))
-    th = optimize.least_squares(resid, np.array([float(s.min()), np.log(k0), 0.0]), method="lm").x
-    return np.array([th[0], np.exp(th[1]), np.exp(th[2])])
 
-
-def _loss_curve(inp: ForecastInputs, c: Curve) -> Curve:
+def _loss_source(inp: ForecastInputs, c: Curve) -> Curve | RunPoints:
+    """The loss the first stage fits: `loss=`, a loss series of the task, or −target_logprob."""
     if inp.loss is not None:
         return inp.loss
-    for k in inp.curves:
-        if k.metric in ("loss", "test_loss", "val_loss", "validation_loss") and k.scale == c.scale:
-            return k
-    for k in inp.curves:
-        if k.task == c.task and k.metric == "target_logprob":
-            return Curve(k.task, "neg_target_logprob", k.scale, k.x, -k.y, -k.hi, -k.lo, k.n,
-                         higher_is_better=False, samples=None if k.samples is None else [-a for a in k.samples],
-                         stderr=k.stderr)
-    raise ValueError("via_loss needs a loss curve (loss=, or a 'loss'/'test_loss' or target_logprob curve)")
+    want = inp.options.get("loss_metric")
+    names = (want,) if want else LOSS_METRICS
+    for source in (*inp.runs, *inp.curves):
+        if source.metric in names and source.task == c.task:
+            return source
+    for source in inp.curves:
+        if source.task == c.task and source.metric == "target_logprob" and not want:
+            return Curve(source.task, "neg_target_logprob", source.scale, source.x, -source.y, -source.hi,
+                         -source.lo, source.n, higher_is_better=False, stderr=point_stderr(source),
+                         labels=list(source.labels))
+    raise ValueError(f"via_loss needs a loss for task {c.task}: loss=, a {'/'.join(names)} series, "
+                     "or a target_logprob curve")
+
+
+def _law_inputs(law: str, scale: str) -> tuple[str, ...]:
+    """Coordinates a law takes: the forecast's scale for one variable; (N, D) for two, with N the
+    scale when it is a parameter count (so non-embedding N stays non-embedding)."""
+    if len(LAWS[law].inputs) == 1:
+        return (scale,)
+    return (scale if scale in ("params", "non_embedding_params") else "params", "tokens")
+
+
+def _align(src: Curve | RunPoints, inp: ForecastInputs, c: Curve, names: tuple[str, ...]) -> _Aligned:
+    """Loss rows with their law inputs; the target metric attached where the same run has it."""
+    metric_of = dict(zip(c.labels, c.y.tolist(), strict=True)) if c.labels else {}
+    if isinstance(src, RunPoints):
+        pts = src.known([*names, c.scale])
+        return _Aligned(pts.labels, pts.column(c.scale), pts.inputs(names), pts.y,
+                        np.array([metric_of.get(lab, np.nan) for lab in pts.labels]))
+    if len(names) > 1:
+        raise ValueError(f"a two-variable loss law needs per-run (N, D); the loss curve {src.metric} has one scale")
+    by_x = dict(zip(c.x.tolist(), c.y.tolist(), strict=False))
+    return _Aligned(list(src.labels) or [""] * len(src), src.x, src.x, src.y,
+                    np.array([by_x.get(v, np.nan) for v in src.x.tolist()]))
+
+
+def _target_inputs(inp: ForecastInputs, c: Curve, names: tuple[str, ...]) -> np.ndarray | tuple[np.ndarray, ...]:
+    """The law inputs at the forecast's rows: x itself, or (N, D) of each held-out run."""
+    if len(names) == 1:
+        return inp.x
+    pts = next((r for r in inp.runs if r.task == c.task and r.metric == c.metric), None)
+    if pts is None:
+        raise ValueError("a two-variable loss law needs the target's runs (forecast_runs) to know each run's N and D")
+    row = {lab: i for i, lab in enumerate(pts.labels)}
+    missing = [lab or "x_new" for lab in inp.labels if lab not in row]
+    if missing:
+        raise ValueError(f"no (N, D) for {', '.join(missing)}: a two-variable loss law forecasts measured runs only")
+    idx = np.array([row[lab] for lab in inp.labels], dtype=int)
+    return tuple(pts.column(n)[idx] for n in names)
+
+
+def _chain(loss_fit: LawFit, link_fit: LawFit, x) -> tuple[np.ndarray, np.ndarray | None]:
+    """Point forecast through both laws and, when both were bootstrapped, the paired draws."""
+    point = link_fit.predict(loss_fit.predict(x))
+    if loss_fit.samples is None or link_fit.samples is None:
+        return point, None
+    names_l, names_k = loss_fit.sample_names or loss_fit.param_names, link_fit.sample_names or link_fit.param_names
+    draws = []
+    for row_l, row_k in zip(loss_fit.samples, link_fit.samples, strict=False):
+        if np.all(np.isfinite(row_l)) and np.all(np.isfinite(row_k)):
+            loss = loss_fit.predictor(dict(zip(names_l, row_l.tolist(), strict=True)), x)
+            draws.append(link_fit.predictor(dict(zip(names_k, row_k.tolist(), strict=True)), loss))
+    return point, (np.array(draws) if draws else None)
 
 
 @register_forecaster("via_loss")
 def _via_loss(inp: ForecastInputs) -> _Prediction:
     c = _need_target(inp)
-    lc = _loss_curve(inp, c)
-    ls = _small(lc, inp.fit_below)
-    small = _small(c, inp.fit_below)
-    if len(ls) < 2 or len(small) < 3:
-        raise ValueError("via_loss needs >= 2 loss points and >= 3 metric points at scale <= fit_below")
+    law = inp.options.get("loss_law", "power_law")
+    if law not in LAWS:
+        raise ValueError(f"unknown loss law {law!r}; known: {', '.join(LAWS)}")
+    names = _law_inputs(law, c.scale)
+    loss_below = float(inp.options.get("loss_below", inp.fit_below))
+    link_below = float(inp.options.get("link_below", inp.fit_below))
+    source = _loss_source(inp, c)
+    rows = _align(source, inp, c, names)
+    on_law = rows.scale <= loss_below
+    on_link = (rows.scale <= link_below) & np.isfinite(rows.metric)
+    if on_law.sum() < 2 or on_link.sum() < 3:
+        raise ValueError(f"via_loss needs >= 2 loss points at scale <= {loss_below:g} and >= 3 runs with both loss "
+                         f"and {c.metric} at scale <= {link_below:g} (have {int(on_law.sum())}, {int(on_link.sum())})")
     sign = 1.0 if c.higher_is_better else -1.0
-    lse, mse = _noise(ls), _noise(small)
 
-    def run(lys, mys):
-        law = _fit_loss_law(ls.x, lys, lse)
-        th = _fit_metric_from_loss(law(small.x), sign * mys, mse)
-        lp = law(inp.x)
-        return sign * (th[0] + th[1] * np.exp(-th[2] * lp)), th, law
+    def pick(x, mask):
+        return tuple(v[mask] for v in x) if isinstance(x, tuple) else x[mask]
 
-    pred, th, _ = run(ls.y, small.y)
-    reps = np.array([
-        run(ls.y + lse * inp.rng.standard_normal(len(ls)), small.y + mse * inp.rng.standard_normal(len(small)))[0]
-        for _ in range(inp.n_boot)
-    ])
-    lo, hi = _percentiles(reps, inp.level) if inp.n_boot else (np.full(len(inp.x), np.nan),) * 2
-    notes = [f"loss from {lc.metric}; metric = c + k·exp(−γ·loss) on {len(small)} points"]
-    s = sign * small.y
-    if np.ptp(s) <= 2 * float(np.median(mse)):
-        notes.append("the metric is flat over the fitted points: the loss→metric map is unidentified")
-    return _Prediction(pred, lo, hi, small.x, small.y, {"c": float(sign * th[0]), "k": float(th[1]), "gamma": float(th[2])}, notes)
+    loss_fit = fit_law(law, pick(rows.law_x, on_law), rows.loss[on_law], n_bootstrap=inp.n_boot,
+                       seed=int(inp.rng.integers(2**31)))
+    link_fit = fit_law("error_link", rows.loss[on_link], -sign * rows.metric[on_link], n_bootstrap=inp.n_boot,
+                       seed=int(inp.rng.integers(2**31)))
+    point, draws = _chain(loss_fit, link_fit, _target_inputs(inp, c, names))
+    if draws is not None:
+        lo, hi = _percentiles(-sign * draws, inp.level)
+        lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+    else:
+        lo = hi = np.full(len(inp.x), np.nan)
+    notes = [f"loss from {source.metric}: {law} ({LAWS[law].formula}) on {int(on_law.sum())} runs; "
+             f"link {LAWS['error_link'].formula} on {int(on_link.sum())} runs", *loss_fit.notes, *link_fit.notes]
+    if inp.n_boot and draws is None:
+        notes.append("no interval: a stage has no bootstrap (too few points for its parameters)")
+    params = {f"loss.{k}": v for k, v in loss_fit.params.items()} | {f"link.{k}": v for k, v in link_fit.params.items()}
+    return _Prediction(-sign * point, lo, hi, rows.scale[on_link], rows.metric[on_link], params, notes)
 
 
 # ---------------------------------------------------------------- high resolution (PassUntil)
@@ -428,14 +480,16 @@ def forecast(
     curves_or_curve: Curve | list[Curve] | None, method: str = "sigmoid", fit_below: float | None = None, *,
     task: str | None = None, metric: str | None = None, loss: Curve | None = None,
     counts: SampleCounts | None = None, x_new: np.ndarray | None = None, level: float = 0.95,
-    n_boot: int = 200, seed: int = 0, **options,
+    n_boot: int = 200, seed: int = 0, runs: list[RunPoints] | None = None, **options,
 ) -> Forecast:
     """Fit `method` on scales ≤ `fit_below` and forecast the larger ones (see module doc).
 
     `curves_or_curve`: the target curve, or a list from which `task`/`metric` pick it (the
     others serve as continuous counterparts / loss). `x_new`: extra scales to forecast.
+    `runs`: per-run points (see `forecast_runs`), which two-variable loss laws need.
     `options` go to the method (sigmoid: floor, ceiling; via_continuous: continuous_metric,
-    answer_length). Raises ValueError with a one-line reason when the method cannot run.
+    answer_length; via_loss: loss_law, loss_below, link_below, loss_metric). `n_boot = 0`: no
+    intervals. Raises ValueError with a one-line reason when the method cannot run.
     """
     if method not in FORECASTERS:
         raise ValueError(f"unknown forecast method {method!r} (known: {', '.join(sorted(FORECASTERS))})")
@@ -449,30 +503,46 @@ def forecast(
     if fit_below is None:
         fit_below = float(np.sort(xs_all)[max(len(xs_all) // 2 - 1, 0)])
         notes.append(f"fit_below not given: fitting the smaller half (x <= {fit_below:g})")
-    x = np.unique(np.concatenate([xs_all[xs_all > fit_below], np.asarray(x_new if x_new is not None else [], dtype=float)]))
+    extra = np.asarray(x_new if x_new is not None else [], dtype=float)
+    observed = obs_se = np.zeros(0)
+    if target is not None:  # one back-test row per held-out point (run), equal x values kept apart
+        held = np.flatnonzero(target.x > fit_below)
+        labels = [target.labels[i] if target.labels else "" for i in held] + [""] * len(extra)
+        x = np.concatenate([target.x[held], extra])
+        observed = np.concatenate([target.y[held], np.full(len(extra), np.nan)])
+        obs_se = np.concatenate([point_stderr(target)[held], np.full(len(extra), np.nan)])
+    else:
+        x = np.unique(np.concatenate([xs_all[xs_all > fit_below], extra]))
+        labels = [""] * len(x)
     inp = ForecastInputs(target, curves, float(fit_below), x, level, n_boot, np.random.default_rng(seed),
-                         loss, counts, options)
+                         loss, counts, options, list(runs or []), labels)
     p = FORECASTERS[method](inp)
-    observed = np.full(len(x), np.nan)
-    obs_se = np.full(len(x), np.nan)
-    if target is not None:
-        lookup = dict(zip(target.x.tolist(), target.y.tolist(), strict=True))
-        observed = np.array([lookup.get(v, np.nan) for v in x.tolist()])
-        se_map = dict(zip(target.x.tolist(), point_stderr(target).tolist(), strict=True))
-        obs_se = np.array([se_map.get(v, np.nan) for v in x.tolist()])
-    elif counts is not None:
+    if target is None and counts is not None:
         est = {float(xv): estimate_pass_rate(d, s, counts.scheme)
                for xv, d, s in zip(counts.x, counts.draws, counts.successes, strict=True)}
         observed = np.array([est.get(v, (np.nan, np.nan))[0] for v in x.tolist()])
         obs_se = np.array([est.get(v, (np.nan, np.nan))[1] for v in x.tolist()])
+    elif target is None:
+        observed = obs_se = np.full(len(x), np.nan)
     ref = target if target is not None else None
     pred, lo, hi = (np.asarray(a, dtype=float) for a in (p.pred, p.lo, p.hi))
     if target is None or _is_rate(target):  # a rate cannot leave [0, 1] (e.g. c + k·e^{−γL} can)
         pred, lo, hi = np.clip(pred, 0, 1), np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+    order = np.argsort(x, kind="stable")
     return Forecast(
         method=method, task=ref.task if ref else (counts.task if counts else ""),
         metric=ref.metric if ref else (counts.metric if counts else ""),
         scale=ref.scale if ref else "", fit_below=float(fit_below), x_fit=p.x_fit, y_fit=p.y_fit,
-        x=x, pred=pred, lo=lo, hi=hi, observed=observed, obs_se=obs_se, level=level, params=p.params,
-        notes=notes + p.notes,
+        x=x[order], pred=pred[order], lo=lo[order], hi=hi[order], observed=observed[order], obs_se=obs_se[order],
+        level=level, params=p.params, notes=notes + p.notes, labels=[labels[i] for i in order],
     )
+
+
+def forecast_runs(runs: list[RunPoints], method: str = "sigmoid", fit_below: float | None = None, *,
+                  task: str | None, metric: str, scale: str = "params", **kwargs) -> Forecast:
+    """`forecast` on per-run points (`analysis.laws.points.load_run_points`): every series becomes a
+    curve with one point per run on `scale`, so runs at equal N and different D are never merged,
+    and two-variable loss laws see each run's (N, D)."""
+    target = select(runs, task, metric)
+    curves = [target.curve(scale)] + [r.curve(scale) for r in runs if r is not target and r.task == target.task]
+    return forecast(curves, method, fit_below, task=target.task, metric=target.metric, runs=runs, **kwargs)

@@ -1,7 +1,7 @@
 """`emergelab forecast`: fit on the smaller models, forecast the larger ones, back-test.
 
-It reads curves with `emergelab.analysis.curves.load_curves(DIR, scale=...)`; errors print one
-line on stderr and exit with status 2.
+It reads one point per run (`emergelab.analysis.laws.points.load_run_points`), so runs at equal
+N with different D stay apart; errors print one line on stderr and exit with status 2.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import typer
+from rich.table import Table
 
+from emergelab.analysis.forecast import FORECASTERS
+from emergelab.analysis.laws import LAWS
 from emergelab.cli import options
-from emergelab.cli.common import Scale, fail_now, load_curves_or_fail
+from emergelab.cli.common import Scale, experiment_folder, fail_now, out_console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -24,69 +27,119 @@ class Fmt(StrEnum):
     json = "json"
 
 
-class Method(StrEnum):
-    sigmoid = "sigmoid"
-    via_continuous = "via_continuous"
-    via_loss = "via_loss"
-    high_resolution = "high_resolution"
-
-
-
 @app.command("forecast")
 def forecast_cmd(
     folder: Path = typer.Argument(..., help="experiment folder (with its store)"),
-    task: str = typer.Option(..., "--task", help=options.TASK_HELP.split(";")[0]),
     metric: str = typer.Option(..., "--metric", help="metric to forecast, e.g. exact_match"),
-    fit_below: float = typer.Option(..., "--fit-below", help="fit on scales <= this, back-test above"),
-    method: Method = typer.Option(Method.sigmoid, "--method", help="forecast method"),
+    fit_below: float = typer.Option(..., "--fit-below", help="fit on runs with scale <= this, back-test the rest"),
+    method: str = typer.Option("sigmoid", "--method", help="forecast method: " + ", ".join(FORECASTERS)
+                               + ", beta_binomial (pass@k over k from sample counts; --fit-below = samples per problem)"),
     fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="table | json"),
-    scale: Scale = typer.Option(Scale.non_embedding_params, "--scale", help="x axis of the curves"),
+    scale: Scale = typer.Option(Scale.non_embedding_params, "--scale", help="x axis: which runs are 'small'"),
     answer_length: float = typer.Option(0.0, "--answer-length", help="answer tokens L (via_continuous)"),
+    loss_law: str = typer.Option("power_law", "--loss-law",
+                                 help="via_loss: law for loss (one-variable on --scale, or two-variable on (N, D): "
+                                 + ", ".join(n for n in LAWS if n != "error_link") + ")"),
+    loss_metric: str = typer.Option(None, "--loss-metric", help="via_loss: the loss series (default: loss, test_loss, ...)"),
+    loss_below: float = typer.Option(None, "--loss-below", help="via_loss: fit the loss law on runs <= this (default --fit-below)"),
+    link_below: float = typer.Option(None, "--link-below", help="via_loss: fit the error link on runs <= this (default --fit-below)"),
+    bootstrap: int = typer.Option(200, "--bootstrap", help="resamples for the intervals"),
+    no_intervals: bool = typer.Option(False, "--no-intervals", help="point forecasts only (fastest)"),
+    seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
+    k: list[int] = typer.Option(None, "--k", help="beta_binomial: k to forecast pass@k at (repeat; default 1, 10, ... 100·n)"),
+    task: options.Tasks = None,
     family: options.Families = None,
     shots: options.Shots = None,
     model: options.Models = None,
     checkpoint: options.Checkpoint = None,
 ) -> None:
-    """Fit on the smaller models, forecast the larger ones, and back-test.
+    """Fit on the smaller runs, forecast the larger ones, and back-test: one row per held-out run
+    (forecast, interval, observed, relative error). Every run is its own point: runs with equal N
+    and different D are never merged.
 
     Examples:
 
       emergelab forecast runs/addition --task add_3digit --metric exact_match --fit-below 1e7
 
       emergelab forecast runs/addition --task add_3digit --metric exact_match --fit-below 1e7 --method via_continuous --format json
+
+      emergelab forecast runs/overtrain --metric error --method via_loss --loss-law chinchilla --scale flops --fit-below 1e20
+
+      emergelab forecast runs/code --metric pass@1 --method high_resolution --scale params --fit-below 3e7
+
+      emergelab forecast runs/code --metric pass@k --method beta_binomial --fit-below 10 --k 100 --k 1000
     """
     import json
 
-    from emergelab.analysis.forecast import forecast
+    from emergelab.analysis.forecast import forecast_runs
+    from emergelab.analysis.laws.points import load_run_points
 
-    if method is Method.high_resolution:
-        fail_now("high_resolution needs per-example sample counts; use emergelab.analysis.forecast(..., counts=) from Python")
-    curves = load_curves_or_fail(folder, scale.value, options.selection(task, family, shots, model, checkpoint))
-    task = curves[0].task  # the stored label a task name resolved to
-    opts = {"answer_length": answer_length} if answer_length else {}
+    if method not in FORECASTERS and method != "beta_binomial":
+        fail_now(f"unknown forecast method {method!r}; known: {', '.join(FORECASTERS)}, beta_binomial")
+    if scale is Scale.step:
+        fail_now("--scale step is a training-time axis; forecasts across runs take params, non_embedding_params, "
+                 "tokens or flops")
+    experiment_folder(folder)
+    chosen = options.selection(task, family, shots, model, checkpoint)
+    if method in ("high_resolution", "beta_binomial"):  # read stored sample counts (analysis/sampling.py)
+        from emergelab.analysis import sampling
+
+        try:
+            rows = sampling.load_counts(folder, chosen, scale.value)
+            found = ([sampling.high_resolution_forecast(rows, fit_below, scale.value, seed=seed)]
+                     if method == "high_resolution" else
+                     sampling.beta_forecasts(rows, k, int(fit_below), n_boot=0 if no_intervals else bootstrap, seed=seed))
+        except ValueError as exc:
+            fail_now(str(exc))
+        for f in found:
+            if fmt is Fmt.json:
+                sys.stdout.write(json.dumps(to_json(f), indent=2) + "\n")
+                continue
+            out_console.print(backtest_table(f))
+            for n in f.notes:
+                out_console.print(f"note: {n}")
+        return
+    opts = {k: v for k, v in (("answer_length", answer_length or None), ("loss_metric", loss_metric),
+                              ("loss_below", loss_below), ("link_below", link_below)) if v is not None}
+    if method == "via_loss":
+        opts["loss_law"] = loss_law
     try:
-        f = forecast(curves, method.value, fit_below, task=task, metric=metric, **opts)
-    except Exception as exc:  # noqa: BLE001
+        f = forecast_runs(load_run_points(folder, selection=chosen), method, fit_below, task=None, metric=metric,
+                          scale=scale.value,
+                          n_boot=0 if no_intervals else bootstrap, seed=seed, **opts)
+    except ValueError as exc:
         fail_now(str(exc))
     if fmt is Fmt.json:
-        rows = [dict(x=float(x), pred=float(p), lo=float(lo), hi=float(hi),
-                     observed=None if np.isnan(o) else float(o))
-                for x, p, lo, hi, o in zip(f.x, f.pred, f.lo, f.hi, f.observed, strict=True)]
-        out = {"task": f.task, "metric": f.metric, "method": f.method, "fit_below": f.fit_below,
-               "params": f.params, "backtest": {k: (None if v != v else v) for k, v in f.summary().items()},
-               "points": rows, "notes": f.notes}
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        sys.stdout.write(json.dumps(to_json(f), indent=2) + "\n")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=f"{f.task} / {f.metric}: {f.method}, fit on scale <= {f.fit_below:g}")
-    for col in ("scale", "forecast", f"{int(f.level * 100)}% interval", "observed", "rel. error"):
-        t.add_column(col)
-    for x, p, lo, hi, o, r in zip(f.x, f.pred, f.lo, f.hi, f.observed, f.rel_error, strict=True):
-        t.add_row(f"{x:.3g}", f"{p:.4g}", f"[{lo:.4g}, {hi:.4g}]", "-" if np.isnan(o) else f"{o:.4g}",
-                  "-" if np.isnan(r) else f"{r:.1%}")
-    con = Console()
-    con.print(t)
+    out_console.print(backtest_table(f))
     for n in f.notes:
-        con.print(f"note: {n}")
+        out_console.print(f"note: {n}")
+
+
+def _num(v: float) -> float | None:
+    return None if not np.isfinite(v) else float(v)
+
+
+def to_json(f) -> dict:
+    rows = [dict(run=lab, x=float(x), pred=float(p), lo=_num(lo), hi=_num(hi), observed=_num(o), rel_error=_num(r))
+            for lab, x, p, lo, hi, o, r in zip(f.labels, f.x, f.pred, f.lo, f.hi, f.observed, f.rel_error, strict=True)]
+    return {"task": f.task, "metric": f.metric, "method": f.method, "scale": f.scale, "fit_below": f.fit_below,
+            "params": f.params, "backtest": {k: _num(v) for k, v in f.summary().items()}, "points": rows,
+            "notes": f.notes}
+
+
+def backtest_table(f) -> Table:
+    """One row per held-out run: forecast, interval, observed, relative error; then the summary."""
+    t = Table(title=f"{f.task} / {f.metric}: {f.method}, fit on {f.scale} <= {f.fit_below:g}")
+    for col in ("run", f.scale, "forecast", f"{int(f.level * 100)}% interval", "observed", "rel. error"):
+        t.add_column(col, overflow="fold")
+    for lab, x, p, lo, hi, o, r in zip(f.labels, f.x, f.pred, f.lo, f.hi, f.observed, f.rel_error, strict=True):
+        band = "-" if np.isnan(lo) else f"[{lo:.4g}, {hi:.4g}]"
+        t.add_row(lab or "(new)", f"{x:.3g}", f"{p:.4g}", band, "-" if np.isnan(o) else f"{o:.4g}",
+                  "-" if np.isnan(r) else f"{r:.1%}")
+    s = f.summary()
+    if s.get("n_backtest"):
+        t.caption = (f"{int(s['n_backtest'])} held-out runs: mean relative error {s['mean_rel_error']:.1%}, "
+                     f"interval coverage {s['coverage']:.0%}")
+    return t

@@ -57,7 +57,7 @@ def cli(monkeypatch):
     import emergelab.analysis.curves as curves_mod
     from emergelab.cli import app
 
-    monkeypatch.setattr(curves_mod, "load_curves", lambda folder, scale="non_embedding_params": _curves())
+    monkeypatch.setattr(curves_mod, "load_curves", lambda folder, scale="non_embedding_params", **_: _curves())
     return app
 
 

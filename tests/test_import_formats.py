@@ -135,3 +135,11 @@ def test_old_folder_without_family_and_shots_stays_readable(tmp_path):
     import_files([csv], copy)
     with Store(copy, read_only=True) as store:
         assert {(p.shots, p.value) for p in store.points()} == {(None, 0.4), (5, 0.6)}
+
+
+def test_nan_in_a_table_names_line_model_task_and_metric(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("model,task,metric,value\nm-1b,t,acc,0.4\nm-1b,u,em,NaN\n")
+    with pytest.raises(ImportFileError, match=r"r.csv: line 3: value: missing or NaN for m-1b / u / em"):
+        import_files([path], tmp_path / "exp")
+    assert not (tmp_path / "exp").exists()

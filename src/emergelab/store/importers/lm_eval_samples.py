@@ -140,7 +140,7 @@ class LmEvalSamples:
                     skipped.add(name)
                     continue
                 if not math.isfinite(raw):
-                    raise ImportFileError(path, f"record {i}: {name} is {raw}")
+                    raise ImportFileError(path, f"task {task}: metric {name}: record {i} (doc_id {doc_id}) is {raw}")
                 metric = metric_name(_RENAME.get(name, name), filt)
                 per_example = scores.setdefault(metric, {})
                 if doc_id in per_example:

@@ -46,11 +46,12 @@ class LongTable:
         parsed = Parsed(warnings=warnings)
         for line, row in rows(path, rename):
             c = Cells(path, line, row)
+            model, task = c.text("model", required=True) or "", c.text("task", required=True) or ""
+            metric = c.text("metric", required=True) or ""
+            if c.number("value") is None:  # NaN, NA or empty: a result that is not there
+                raise c.fail("value", f"missing or NaN for {model} / {task} / {metric}")
             point = PointDraft(
-                model=c.text("model", required=True) or "",
-                task=c.text("task", required=True) or "",
-                metric=c.text("metric", required=True) or "",
-                value=c.number("value", required=True) or 0.0,
+                model=model, task=task, metric=metric, value=c.number("value", required=True) or 0.0,
                 params=c.number("params", positive=True),
                 non_embedding_params=c.number("non_embedding_params", positive=True),
                 tokens=c.number("tokens", positive=True),

@@ -21,8 +21,9 @@ Families = Annotated[list[str] | None, typer.Option("--family", help="Model fami
 Shots = Annotated[list[int] | None, typer.Option("--shots", help="In-context examples (0 = zero-shot); repeat for several.")]
 Models = Annotated[list[str] | None, typer.Option("--model", help="Model name; repeat for several.")]
 Checkpoint = Annotated[str | None, typer.Option(
-    "--checkpoint", help="final | all | STEP. Default: final models for size scales, every checkpoint "
-                         "(one training curve per model) for --scale step / tokens.")]
+    "--checkpoint", help="final | all | STEP. Default: each model's final checkpoint for --scale params / "
+                         "non_embedding_params / flops; every checkpoint (one training curve per model) for "
+                         "--scale step / tokens. STEP compares all models at that training step.")]
 
 
 def selection(task: list[str] | str | None = None, family: list[str] | None = None, shots: list[int] | None = None,

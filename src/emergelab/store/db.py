@@ -25,6 +25,8 @@ same folder is refused by a lock file held for the whole sweep (store/lock.py).
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -395,14 +397,23 @@ class Store:
         return [PointRecord(**dict(zip(cols, r, strict=True))) for r in rows]
 
     def export_parquet(self, out_dir: str | Path) -> list[Path]:
-        """Write every table as Parquet (atomically per file: written to a temp name, then renamed)."""
+        """Write every table as Parquet: all tables into a temporary folder first, then each moved
+        in under a temporary name and renamed, so a failed export (a corrupt database, a full disk)
+        leaves nothing behind and a file in `out_dir` is always whole."""
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        for (table,) in self.con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall():
-            target = out_dir / f"{table}.parquet"
-            tmp = out_dir / f".{table}.parquet.tmp"
-            self.con.execute(f"COPY {table} TO '{tmp}' (FORMAT PARQUET)")
-            tmp.replace(target)
-            written.append(target)
-        return written
+        staging = Path(tempfile.mkdtemp(prefix="emergelab-export-"))
+        try:
+            tables = [t for (t,) in self.con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
+            for table in tables:
+                self.con.execute(f"COPY {table} TO '{staging / f'{table}.parquet'}' (FORMAT PARQUET)")
+            out_dir.mkdir(parents=True, exist_ok=True)
+            written = []
+            for table in tables:
+                target = out_dir / f"{table}.parquet"
+                tmp = out_dir / f".{table}.parquet.tmp"
+                shutil.move(staging / f"{table}.parquet", tmp)
+                tmp.replace(target)
+                written.append(target)
+            return written
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -14,6 +14,7 @@ from emergelab.theory import (  # noqa: E402, F401  (imported for their registra
     polyfit,
     quanta,
     skill_graph,
+    superposition,
 )
 from emergelab.theory.registry import (
     SYSTEMS,

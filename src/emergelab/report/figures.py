@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from emergelab.analysis.curve import Curve
-from emergelab.analysis.curves import MetricRow
 
 SCALE_LABEL = {
     "non_embedding_params": "non-embedding parameters N", "params": "parameters", "flops": "training compute C = 6ND",
@@ -31,34 +29,10 @@ def metric_panels(curves: list[Curve], title: str, per_row: int = 3) -> go.Figur
             error_y={"type": "data", "symmetric": False, "array": c.hi - c.y, "arrayminus": c.y - c.lo},
             text=c.labels or None, hovertemplate="%{text}<br>x=%{x:.3g}<br>y=%{y:.4g}<extra></extra>",
         ), row=row, col=col)
-        if c.chance is not None and c.metric == "exact_match":
+        if c.chance is not None:
             fig.add_hline(y=c.chance, line={"dash": "dot", "color": "grey"}, row=row, col=col)
         fig.update_xaxes(type="log", title_text=SCALE_LABEL.get(c.scale, c.scale), title_font_size=11, row=row, col=col)
     fig.update_layout(title=title, height=300 * rows + 60, width=1150, margin={"t": 70, "b": 50, "l": 40, "r": 20})
-    return fig
-
-
-def training_panels(rows: list[MetricRow], metrics: list[str], title: str) -> go.Figure | None:
-    """Metric vs training step for each model size (mean over seeds): emergence over training time."""
-    by: dict[str, dict[tuple[str, int], list[float]]] = defaultdict(lambda: defaultdict(list))
-    sizes: dict[str, int] = {}
-    for r in rows:
-        if r.metric in metrics:
-            by[r.metric][(r.model, r.step)].append(r.value)
-            sizes[r.model] = r.non_embedding_params
-    steps = {s for d in by.values() for (_, s) in d}
-    if len(steps) < 2:
-        return None
-    models = sorted(sizes, key=sizes.get)
-    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=metrics)
-    for i, metric in enumerate(metrics, start=1):
-        for j, model in enumerate(models):
-            pts = sorted((s, float(np.mean(v))) for (m, s), v in by[metric].items() if m == model)
-            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                     name=f"{model} (N={sizes[model]:,})", legendgroup=model, showlegend=i == 1,
-                                     line={"color": COLORS[j % len(COLORS)]}), row=1, col=i)
-        fig.update_xaxes(type="log", title_text="training step", row=1, col=i)
-    fig.update_layout(title=title, height=340, width=max(650, 330 * len(metrics)), margin={"t": 70, "b": 50})
     return fig
 
 
@@ -73,8 +47,21 @@ def curve_figure(xs: list[np.ndarray], ys: list[np.ndarray], labels: list[str], 
     return fig
 
 
-def save_metric_png(curves: list[Curve], title: str, path: Path) -> Path:
-    """The same panels as `metric_panels`, as a static PNG for papers and slides."""
+def _log_ticks(ax, lo: float, hi: float) -> None:
+    """Readable labels on a log x-axis of any span: 1-2-5 per decade over a short range, 1-3 over
+    a few decades, powers of ten beyond, written compactly ("2k", "50k", "1G"). matplotlib's
+    default labels every minor tick of a short range and they run together ("2×10³4×10³6×10³10⁴")."""
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
+    decades = np.log10(hi / lo) if lo > 0 and hi > lo else 1.0
+    subs = (1.0, 2.0, 5.0) if decades <= 1.6 else (1.0, 3.0) if decades <= 3 else (1.0,)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=7))
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def metric_png_figure(curves: list[Curve], title: str):
+    """The same panels as `metric_panels` as a matplotlib figure (closed by the caller)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,12 +70,23 @@ def save_metric_png(curves: list[Curve], title: str, path: Path) -> Path:
     fig, axes = plt.subplots(1, len(curves), figsize=(3.2 * len(curves), 3.0), squeeze=False)
     for ax, c in zip(axes[0], curves, strict=True):
         ax.errorbar(c.x, c.y, yerr=[c.y - c.lo, c.hi - c.y], marker="o", ms=4, capsize=2, color=COLORS[0])
+        if c.chance is not None:
+            ax.axhline(c.chance, ls=":", color="grey", lw=1)
         ax.set_xscale("log")
+        _log_ticks(ax, float(np.min(c.x)), float(np.max(c.x)))
         ax.set_title(c.metric, fontsize=10)
         ax.set_xlabel(SCALE_LABEL.get(c.scale, c.scale), fontsize=8)
         ax.tick_params(labelsize=7)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
+    return fig
+
+
+def save_metric_png(curves: list[Curve], title: str, path: Path) -> Path:
+    """The metric panels as a static PNG for papers and slides."""
+    import matplotlib.pyplot as plt
+
+    fig = metric_png_figure(curves, title)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)

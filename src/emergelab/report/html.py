@@ -11,18 +11,26 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import plotly.io as pio
+import yaml
 from plotly.offline import get_plotlyjs
 
 from emergelab.analysis.curve import Curve
 from emergelab.analysis.curves import curves_from_points, curves_from_rows, metric_rows
 from emergelab.analysis.emergence import emergence_score
 from emergelab.analysis.threshold import with_group_labels
-from emergelab.report.figures import curve_figure, metric_panels, save_metric_png, training_panels
-from emergelab.store import DB_NAME, Store
+from emergelab.report.analysis_section import analysis_section_html, mirage_section_html
+from emergelab.report.evidence import gather
+from emergelab.report.failures import FailureTable, failure_table, failure_table_html
+from emergelab.report.figures import curve_figure, metric_panels, save_metric_png
+from emergelab.report.glossary import glossary_html
+from emergelab.report.style import model_order, size_colors
+from emergelab.report.summary import anchor, summary_html
+from emergelab.store import DB_NAME, RunRecord, Store
 from emergelab.theory import TheoryResult, load_results
 
 CSS = """
@@ -32,6 +40,10 @@ table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0} th,td{border:1px
 th{background:#f4f4f4} td:first-child,th:first-child{text-align:left}
 pre{background:#f7f7f7;padding .8rem;overflow:auto;font-size:.8rem} .note{color:#555;font-size:.9rem}
 .verdict-emergent td{background:#fff3e0}
+.bad{color:#c62828;font-weight:600} .ok{color:#2e7d32} table.failures code{font-size:.95rem}
+ul.summary li{margin:.5rem 0;line-height:1.45} nav.contents{columns:3;font-size:.9rem;margin:.4rem 0 1rem}
+nav.contents a{display:block} dl.glossary dt{font-weight:600;margin-top:.5rem} dl.glossary dd{margin-left:1.2rem}
+#task-filter{font-size:1rem;padding:.2rem .4rem;width:22rem}
 """
 
 MAX_TABLE_ROWS = 25  # longer theory tables are summarised; theory.json keeps every row
@@ -64,12 +76,6 @@ def _table(columns: list[str], rows: list[list]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def emergence_table(curves: list[Curve]) -> str:
-    """Task × metric: emergence score (Schaeffer et al. Eq. 1), smallest and largest values."""
-    rows = [[c.task, c.metric, emergence_score(c.y), float(c.y[0]), float(c.y[-1]), len(c)] for c in curves]
-    return _table(["task", "metric", "emergence score", "smallest model", "largest model", "points"], rows)
-
-
 def _by_task(curves: list[Curve]) -> dict[str, list[Curve]]:
     out: dict[str, list[Curve]] = {}
     for c in curves:
@@ -81,8 +87,58 @@ def _safe_name(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)
 
 
-def experiment_sections(folder: Path, figures: Path) -> tuple[list[str], str]:
-    """HTML sections for a folder with a database; returns (sections, title)."""
+@dataclass
+class Section:
+    """One part of the page: its anchor and title (for the contents) and its HTML (heading
+    included); the page wraps it in <section id=...>."""
+
+    id: str
+    title: str
+    body: str
+
+
+def _spec_text(spec_yaml: str) -> str:
+    """The stored spec re-dumped with its own characters (older folders stored "×" as "\\xD7")."""
+    try:
+        return yaml.safe_dump(yaml.safe_load(spec_yaml), sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError:
+        return spec_yaml
+
+
+def metrics_section(curves: list[Curve], figures: Path) -> str:
+    parts = ["<h2>Metrics vs scale</h2>", '<p class="note">Each point pools all seeds; bars are 95 % bootstrap intervals over seeds and '
+             "examples (imported results: ±1.96 standard errors); dotted grey lines: chance. Discrete metrics "
+             "(exact match) can jump where continuous ones (per-token accuracy, log-probability, Brier) rise "
+             "smoothly.</p>"]
+    for task, task_curves in _by_task(curves).items():
+        parts.append(f'<div id="{anchor("metrics", task)}" data-task="{html.escape(task)}">'
+                     f"{_fig(metric_panels(task_curves, task))}</div>")
+        save_metric_png(task_curves, task, figures / f"{_safe_name(task)}_metrics_vs_scale.png")
+    return "\n".join(parts)
+
+
+def failures_section(tables: list[FailureTable]) -> str:
+    return "<h2>Example answers</h2>" + "\n".join(f'<div data-task="{html.escape(t.task)}">{failure_table_html(t, anchor("failures", t.task))}</div>'
+                     for t in tables)
+
+
+def runs_table(runs: list[RunRecord]) -> str:
+    """Every run, by task, then model size, then seed."""
+    order = {m: i for i, m in enumerate(model_order({r.model: r.non_embedding_params for r in runs}))}
+    runs = sorted(runs, key=lambda r: (r.task, order[r.model], r.seed is None, r.seed))
+    run_rows = [[r.task, r.model, r.params, r.non_embedding_params, r.seed, r.steps,
+                 None if r.seconds is None else round(r.seconds, 1), r.source] for r in runs]
+    columns = ["task", "model", "params", "non-embedding N", "seed", "steps", "seconds", "source"]
+    if any(r.knob for r in runs):  # facilitation knobs (sweep/knobs.py)
+        columns.append("knob")
+        for row, r in zip(run_rows, runs, strict=True):
+            row.append(",".join(f"{k}={v}" for k, v in sorted(r.knob.items())))
+    return "<h2>Runs</h2>" + _table(columns, run_rows)
+
+
+def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str, list[str]]:
+    """The page's sections for a folder with a database, in reading order: the summary first,
+    then the figures it refers to, the tables, the glossary; returns (sections, title, tasks)."""
     with Store(folder, read_only=True) as store:
         rows = metric_rows(store)
         runs = store.runs()
@@ -90,60 +146,35 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[str], str]:
         points = store.points()
         spec_yaml = store.fact("spec_yaml")
         title = store.fact("name") or folder.name
+        tables = [t for task in dict.fromkeys(r.task for r in rows) if (t := failure_table(store, task)) is not None]
     curves = curves_from_rows(rows, "non_embedding_params", chance=chance)
     facilitation = facilitation_html(curves)
     curves = with_group_labels(curves)  # curves of different knob values stay apart in panels and tables
     if points:
         curves += curves_from_points(points, "params")
-    sections = []
+    colors = size_colors(model_order({r.model: r.non_embedding_params for r in rows}))
+    sections: list[Section] = []
     if curves:
-        parts = ["<h2>Metrics vs scale</h2>",
-                 '<p class="note">Each point pools all seeds; bars are 95 % bootstrap intervals over seeds and '
-                 "examples (imported results: ±1.96 standard errors). Discrete metrics (exact match) can jump "
-                 "where continuous ones (per-token accuracy, log-probability, Brier) rise smoothly.</p>"]
-        for task, task_curves in _by_task(curves).items():
-            parts.append(_fig(metric_panels(task_curves, task)))
-            save_metric_png(task_curves, task, figures / f"{_safe_name(task)}_metrics_vs_scale.png")
-        parts += ["<h2>Emergence scores</h2>",
-                  '<p class="note">Schaeffer et al. 2023, Eq. 1: sign(argmax−argmin)·(max−min)/√median(Δy²). '
-                  "Higher means sharper; inf means at least half of the steps are flat.</p>", emergence_table(curves)]
-        sections.append("\n".join(parts))
-        for task in sorted({r.task for r in rows}):
-            task_rows = [r for r in rows if r.task == task]
-            fig = training_panels(task_rows, [m for m in ("exact_match", "token_accuracy", "target_logprob")
-                                              if any(r.metric == m for r in task_rows)], f"{task}: over training")
-            if fig is not None:
-                sections.append("<h2>Over training time</h2>" + _fig(fig))
+        evidence = gather(curves)
+        sections.append(Section("summary", "Summary", summary_html(evidence)))
+        sections.append(Section("metrics", "Metrics vs scale", metrics_section(curves, figures)))
+        if mirage := mirage_section_html(evidence):
+            sections.append(Section("mirage", "Mirage test", mirage))
+        if tables:
+            sections.append(Section("failures", "Example answers", failures_section(tables)))
         from emergelab.report.training import training_section_html  # transitions and probes vs step
 
-        if dynamics := training_section_html(folder, rows, _fig):
-            sections.append(dynamics)
-        analysis = analysis_html(curves)
-        if analysis:
-            sections.append(analysis)
+        if dynamics := training_section_html(folder, rows, _fig, colors):
+            sections.append(Section("training", "Training dynamics", dynamics))
+        sections.append(Section("analysis", "Emergence scores and verdicts", analysis_section_html(curves, evidence=evidence)))
         if facilitation:
-            sections.append(facilitation)
+            sections.append(Section("facilitation", "Facilitation", facilitation))
+        sections.append(Section("glossary", "Glossary", glossary_html()))
     if spec_yaml:
-        sections.append(f"<h2>Spec</h2><pre>{html.escape(spec_yaml)}</pre>")
+        sections.append(Section("spec", "Spec", f"<h2>Spec</h2><pre>{html.escape(_spec_text(spec_yaml))}</pre>"))
     if runs:
-        run_rows = [[r.task, r.model, r.params, r.non_embedding_params, r.seed, r.steps,
-                     None if r.seconds is None else round(r.seconds, 1), r.source] for r in runs]
-        columns = ["task", "model", "params", "non-embedding N", "seed", "steps", "seconds", "source"]
-        if any(r.knob for r in runs):  # facilitation knobs (sweep/knobs.py)
-            columns.append("knob")
-            for row, r in zip(run_rows, runs, strict=True):
-                row.append(",".join(f"{k}={v}" for k, v in sorted(r.knob.items())))
-        sections.append("<h2>Runs</h2>" + _table(columns, run_rows))
-    return sections, title
-
-
-def analysis_html(curves: list[Curve]) -> str:
-    """The analysis engine's section (verdicts, mirage test), when that room is installed."""
-    try:
-        from emergelab.report.analysis_section import analysis_section_html
-    except ImportError:
-        return ""
-    return analysis_section_html(curves)
+        sections.append(Section("runs", "Runs", runs_table(runs)))
+    return sections, title, list(_by_task(curves))
 
 
 def facilitation_html(curves: list[Curve]) -> str:
@@ -182,6 +213,40 @@ def theory_section(result: TheoryResult) -> str:
     return "\n".join(parts)
 
 
+TASK_FILTER = """<script>(function(){var box=document.getElementById('task-filter');if(!box)return;
+box.addEventListener('input',function(){var q=box.value.trim().toLowerCase();
+document.querySelectorAll('[data-task]').forEach(function(el){
+var show=!q||el.getAttribute('data-task').toLowerCase().indexOf(q)>=0;el.style.display=show?'':'none';
+if(show)el.querySelectorAll('.js-plotly-plot').forEach(function(p){Plotly.Plots.resize(p);});});});})();</script>"""
+
+
+def contents_html(sections: list[Section], tasks: list[str]) -> str:
+    """Links to every section; with more than one task, a filter box that hides the others."""
+    links = "".join(f'<a href="#{s.id}">{html.escape(s.title)}</a>' for s in sections)
+    out = f'<nav class="contents">{links}</nav>'
+    if len(tasks) > 1:
+        options = "".join(f'<option value="{html.escape(t)}">' for t in tasks)
+        out += ('<p><label>Show tasks containing: <input id="task-filter" list="task-names" '
+                f'placeholder="{html.escape(tasks[0])}"></label><datalist id="task-names">{options}</datalist> '
+                f'<span class="note">({len(tasks)} tasks)</span></p>')
+    return out
+
+
+def page_html(title: str, subtitle: str, sections: list[Section], tasks: list[str]) -> str:
+    """The whole self-contained page: plotly.js inlined, contents, sections, the task filter and
+    the error probe that a headless browser reads back (`data-js-errors`, `data-plots`)."""
+    return "\n".join([
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>emergelab — {html.escape(title)}</title><style>{CSS}</style>", ERROR_PROBE,
+        f"<script>{get_plotlyjs()}</script></head><body>",
+        f"<h1>emergelab report: {html.escape(title)}</h1>",
+        f'<p class="note">{html.escape(subtitle)}</p>',
+        contents_html(sections, tasks),
+        *(f'<section id="{s.id}">{s.body}</section>' for s in sections),
+        TASK_FILTER, ERROR_REPORT, "</body></html>",
+    ])
+
+
 def write_report(folder: str | Path) -> Path:
     """Write `folder/report.html` (atomically) and PNG figures in `folder/figures/`."""
     folder = Path(folder)
@@ -189,16 +254,9 @@ def write_report(folder: str | Path) -> Path:
     if not has_db and not theory:
         raise FileNotFoundError(f"{folder} holds neither an experiment ({DB_NAME}) nor theory results (theory.json)")
     figures = folder / "figures"
-    sections, title = experiment_sections(folder, figures) if has_db else ([], folder.name)
-    sections += [theory_section(r) for r in theory]
-    page = "\n".join([
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>emergelab — {html.escape(title)}</title><style>{CSS}</style>", ERROR_PROBE,
-        f"<script>{get_plotlyjs()}</script></head><body>",
-        f"<h1>emergelab report: {html.escape(title)}</h1>",
-        f'<p class="note">Folder {html.escape(str(folder))}. Self-contained: opens offline.</p>',
-        *sections, ERROR_REPORT, "</body></html>",
-    ])
+    sections, title, tasks = experiment_sections(folder, figures) if has_db else ([], folder.name, [])
+    sections += [Section(f"theory-{_safe_name(r.name)}", f"Theory: {r.name}", theory_section(r)) for r in theory]
+    page = page_html(title, f"Folder {folder}. Self-contained: opens offline.", sections, tasks)
     out = folder / "report.html"
     tmp = folder / ".report.html.tmp"
     tmp.write_text(page, encoding="utf-8")

@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from emergelab.analysis.curves import MetricRow
-from emergelab.report.figures import COLORS
+from emergelab.report.style import model_order, size_colors
 from emergelab.store import Store
 
 HEADLINE = ("exact_match", "token_accuracy")  # the metric whose transition is marked, first found wins
@@ -99,17 +99,22 @@ def _headline(series: list[Series]) -> str | None:
     return next((m for m in HEADLINE if m in names), "test_loss" if "test_loss" in names else None)
 
 
-def training_figure(series: list[Series], title: str, transitions: dict[str, float | None]) -> go.Figure:
-    """One panel per quantity, a line per model, its transition step as a dashed vertical line."""
+def training_figure(series: list[Series], title: str, transitions: dict[str, float | None],
+                    colors: dict[str, str] | None = None) -> go.Figure:
+    """One panel per quantity, a line per model (in the order and colours of `colors`, by size),
+    its transition step as a dashed vertical line at that step (shapes take data values, also on
+    a log axis)."""
     quantities = list(dict.fromkeys(s.quantity for s in series))
-    models = list(dict.fromkeys(s.model for s in series))
+    present = {s.model for s in series}
+    colors = colors or size_colors(sorted(present))
+    models = [m for m in colors if m in present] + sorted(present - set(colors))
     cols = min(PANELS_PER_ROW, len(quantities))
     nrows = math.ceil(len(quantities) / cols)
     fig = make_subplots(rows=nrows, cols=cols, subplot_titles=quantities, vertical_spacing=0.5 / max(nrows, 1) / 1.5)
     for q_i, quantity in enumerate(quantities):
         row, col = q_i // cols + 1, q_i % cols + 1
-        for m_i, model in enumerate(models):
-            color = COLORS[m_i % len(COLORS)]
+        for model in models:
+            color = colors.get(model, "#7f7f7f")
             for s in series:
                 if s.quantity == quantity and s.model == model:
                     pos = s.steps > 0  # log-x axis
@@ -118,18 +123,22 @@ def training_figure(series: list[Series], title: str, transitions: dict[str, flo
                                   row=row, col=col)
             step = transitions.get(model)
             if step:
-                fig.add_vline(x=math.log10(step), line={"dash": "dash", "color": color, "width": 1}, row=row, col=col)
+                fig.add_vline(x=step, line={"dash": "dash", "color": color, "width": 1}, row=row, col=col)
         fig.update_xaxes(type="log", title_text="training step" if row == nrows else None, row=row, col=col)
     fig.update_layout(title=title, height=300 * nrows + 60, width=max(650, 320 * cols), margin={"t": 70, "b": 50})
     return fig
 
 
-def training_section_html(folder: str | Path, rows: list[MetricRow], fig_html) -> str:
+def training_section_html(folder: str | Path, rows: list[MetricRow], fig_html,
+                          colors: dict[str, str] | None = None) -> str:
     """The "Training dynamics" section, or "" when no run has enough checkpoints to show dynamics.
 
-    `fig_html` turns a plotly figure into an HTML fragment (the page's own `_fig`)."""
+    `fig_html` turns a plotly figure into an HTML fragment (the page's own `_fig`); `colors` maps
+    models, in size order, to the report's colours (default: from the rows' sizes)."""
     with Store(folder, read_only=True) as store:
         series = collect_series(store, rows)
+    if colors is None:
+        colors = size_colors(model_order({r.model: r.non_embedding_params for r in rows}))
     parts: list[str] = []
     table: list[tuple[str, str, str, str]] = []
     for task in dict.fromkeys(s.task for s in series):
@@ -137,10 +146,11 @@ def training_section_html(folder: str | Path, rows: list[MetricRow], fig_html) -
         headline = _headline(task_series)
         if headline is None:
             continue
-        transitions = {s.model: transition_step(s.steps, s.values) for s in task_series if s.quantity == headline}
+        found = {s.model: transition_step(s.steps, s.values) for s in task_series if s.quantity == headline}
+        transitions = {m: found[m] for m in [m for m in colors if m in found] + sorted(set(found) - set(colors))}
         for model, step in transitions.items():
             table.append((task, model, headline, "none" if step is None else f"{step:,.0f}"))
-        parts.append(fig_html(training_figure(task_series, f"{task}: training dynamics", transitions)))
+        parts.append(fig_html(training_figure(task_series, f"{task}: training dynamics", transitions, colors)))
     if not parts:
         return ""
     rows_html = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in table)

@@ -1,0 +1,193 @@
+"""The report's parts against truths they did not compute: simulated curves with a known story,
+arithmetic for the example answers, geometry for tick labels, plotly's data coordinates."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import tiny_spec_dict
+from emergelab.analysis.curve import Curve
+from emergelab.analysis.mirage import compounding_toy
+from emergelab.report.evidence import gather
+from emergelab.report.figures import metric_png_figure
+from emergelab.report.glossary import GLOSSARY
+from emergelab.report.html import _spec_text
+from emergelab.report.style import model_order, size_colors
+from emergelab.report.summary import summary_html
+from emergelab.report.text import fmt_scale
+from emergelab.report.training import Series, training_figure
+
+X = np.logspace(6, 11, 11)
+L = 5
+N = 500
+
+
+def _nan():
+    return np.full_like(X, np.nan)
+
+
+def _exact_match(p, rng, task):
+    y = rng.binomial(N, p) / N
+    return Curve(task, "exact_match", "params", X, y, _nan(), _nan(), np.full_like(X, N), chance=0.0,
+                 discrete=True, answer_len=L)
+
+
+def _token_accuracy(p, rng, task):
+    y = rng.binomial(N * L, p) / (N * L)
+    se = np.sqrt(np.maximum(y * (1 - y), 1e-4) / (N * L))
+    return Curve(task, "token_accuracy", "params", X, y, _nan(), _nan(), np.full_like(X, N), stderr=se,
+                 answer_len=L)
+
+
+def _target_logprob(lp, rng, task, noise=0.03):
+    return Curve(task, "target_logprob", "params", X, lp * (1 + noise * rng.standard_normal(len(X))), _nan(), _nan(),
+                 np.full_like(X, N), stderr=noise * np.abs(lp), answer_len=L)
+
+
+def _story_curves():
+    """Two tasks with known stories. 'artifact': Schaeffer et al.'s compounding toy with a steep
+    per-token loss, CE = (N/1e9)^-2: exact match = exp(-L·CE) jumps within a decade while the
+    answer's log-probability -L·CE is one smooth power law. 'genuine': exact match steps from the
+    floor to 0.93 between two sizes while the per-token accuracy creeps up linearly in log N, far
+    too slowly for p^L to follow."""
+    rng = np.random.default_rng(0)
+    toy = compounding_toy(X, c=1e9, alpha=-2.0, length=L)
+    artifact = [_exact_match(toy["accuracy"], rng, "artifact"),
+                _target_logprob(-L * toy["cross_entropy"], rng, "artifact")]
+    step = np.where(np.log10(X) < 9.4, 0.001, 0.93)
+    creep = 0.30 + 0.03 * (np.log10(X) - 6)
+    genuine = [_exact_match(step, rng, "genuine"), _token_accuracy(creep, rng, "genuine")]
+    return artifact + genuine
+
+
+@pytest.fixture(scope="module")
+def story():
+    curves = _story_curves()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        evidence = gather(curves, n_boot=100)
+    return curves, {ev.task: ev for ev in evidence}, summary_html(evidence)
+
+
+def _paragraph(page: str, task: str) -> str:
+    return re.search(rf'<li data-task="{task}">(.*?)</li>', page, re.S).group(1)
+
+
+def test_summary_tells_each_known_story(story):
+    _curves, ev, page = story
+    artifact, genuine = _paragraph(page, "artifact"), _paragraph(page, "genuine")
+    assert "<b>emergent</b>" in artifact and "<b>emergent</b>" in genuine
+    assert "a metric artifact" in artifact and ev["artifact"].mirages["exact_match"].label == "metric_artifact"
+    assert "<b>genuine" in genuine and ev["genuine"].mirages["exact_match"].label == "genuine"
+
+
+def test_summary_numbers_are_the_curves_numbers(story):
+    curves, ev, page = story
+    for c in (c for c in curves if c.discrete):
+        text = _paragraph(page, c.task)
+        i = int(np.argmax(np.diff(c.y)))  # the biggest step, found here by hand
+        assert f"between N = {fmt_scale(X[i])} and N = {fmt_scale(X[i + 1])}" in text
+        assert f"from {c.y[0]:.3g} at N = {fmt_scale(X[0])}" in text and f"to {c.y[-1]:.3g}" in text
+        v = ev[c.task].verdicts["exact_match"]
+        assert X[0] < v.threshold < X[-1] and f"≈ {fmt_scale(v.threshold)}" in text
+        # the threshold is where the curve crosses half its range: between the bracketing sizes
+        half = (c.y[0] + c.y.max()) / 2
+        k = int(np.argmax(c.y >= half))
+        assert X[k - 1] <= v.threshold <= X[k]
+
+
+def test_models_ordered_by_size_not_text():
+    sizes = {"w12": 3_500, "w48": 56_000, "w8": 1_700, "w16": 6_200, "w8-d4": 1_700}
+    assert model_order(sizes) == ["w8", "w8-d4", "w12", "w16", "w48"]
+    colors = size_colors(model_order(sizes))
+    assert list(colors) == model_order(sizes) and len(set(colors.values())) == 5
+
+
+def test_transition_lines_sit_at_their_step():
+    """Plotly places shapes in data coordinates, also on a log axis: the line for a transition at
+    step 705 must carry x = 705 (the old code passed log10(705) = 2.85, a line near step 3)."""
+    steps = np.array([1, 10, 100, 300, 700, 1000, 1500])
+    series = [Series("t", m, "exact_match", steps, np.linspace(0, 1, len(steps))) for m in ("w8", "w12")]
+    fig = training_figure(series, "t", {"w8": 705.0, "w12": 300.0}, size_colors(["w8", "w12"]))
+    xs = sorted(s.x0 for s in fig.layout.shapes)
+    assert xs == [300.0, 705.0]
+    assert [t.name for t in fig.data] == ["w8", "w12"]  # size order, not text order
+
+
+@pytest.mark.parametrize("lo, hi", [(1.7e3, 5.6e4), (1e3, 2e5), (7e7, 7e10), (1e6, 1e11)])
+def test_png_tick_labels_do_not_overlap(lo, hi):
+    import matplotlib.pyplot as plt
+
+    x = np.geomspace(lo, hi, 6)
+    y = np.linspace(0, 1, 6)
+    curves = [Curve("t", m, "non_embedding_params", x, y, y, y, np.full(6, 10.0)) for m in ("a", "b", "c")]
+    fig = metric_png_figure(curves, "t")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                 if t.get_visible() and t.get_text() and lo <= t.get_position()[0] <= hi]
+        assert len(boxes) >= 2, [t.get_text() for t in ax.get_xticklabels()]
+        boxes.sort(key=lambda b: b.x0)
+        for a, b in zip(boxes, boxes[1:], strict=False):
+            assert a.x1 < b.x0, "tick labels overlap"
+    plt.close(fig)
+
+
+def test_spec_shows_its_own_characters():
+    stored = yaml.safe_dump({"description": "6 sizes × 2 seeds"})  # how the sweep stores it: "\xD7"
+    assert "\\xD7" in stored
+    assert "6 sizes × 2 seeds" in _spec_text(stored)
+
+
+def test_glossary_defines_the_terms_the_report_uses(story):
+    names = " ".join(t.name for t in GLOSSARY)
+    for term in ("emergence score", "linearity", "joint", "point surprise", "mirage route", "excess", "threshold"):
+        assert term in names
+
+
+# ------------------------------------------------------------------ a real experiment
+
+
+@pytest.fixture(scope="module")
+def tiny_experiment(tmp_path_factory):
+    from emergelab.spec import ExperimentSpec
+    from emergelab.sweep import run_experiment
+
+    raw = tiny_spec_dict(seeds=[0])
+    raw["family"]["widths"] = [8, 16]
+    raw["training"].update(steps=60, checkpoints="log:6", checkpoint_test_size=50)
+    folder = tmp_path_factory.mktemp("report") / "exp"
+    run_experiment(ExperimentSpec.model_validate(raw), folder)
+    return folder
+
+
+def test_failure_table_marks_answers_by_arithmetic(tiny_experiment):
+    from emergelab.report.failures import failure_table
+    from emergelab.store import Store
+
+    with Store(tiny_experiment, read_only=True) as store:
+        (task,) = {r.task for r in store.runs()}
+        t = failure_table(store, task, k=8)
+    assert len(t.models) == 2 and t.sizes[0] < t.sizes[1]  # by size
+    assert len(t.problems) == 8
+    for i, prob in enumerate(t.problems):
+        a, b = (int(v) for v in re.fullmatch(r"(\d+)\+(\d+)=", prob).groups())
+        expected = str(a + b).zfill(3)[::-1]  # 2-digit addition, 3-digit sum, reversed format
+        assert "".join(t.targets[i]) == expected
+        for j in range(len(t.models)):
+            assert t.correct(i, j) == ("".join(t.answers[i][j]) == expected)
+    solved = [sum(t.correct(i, j) for j in range(len(t.models))) for i in range(len(t.problems))]
+    assert solved == sorted(solved, reverse=True)  # from solved by most models to solved by fewest
+
+
+def test_report_opens_on_the_summary(tiny_experiment):
+    from emergelab.report import write_report
+
+    page = write_report(tiny_experiment).read_text()
+    summary = page.index('<section id="summary">')
+    assert summary < page.index('class="plotly-graph-div"') and summary < page.index('<section id="metrics">')
+    assert '<section id="glossary">' in page and '<section id="failures">' in page

@@ -31,6 +31,15 @@ def _num(v: float) -> object:
     return None if math.isnan(v) else ("inf" if v == math.inf else "-inf" if v == -math.inf else v)
 
 
+def _end(v: float, x) -> str:
+    """An interval end; ±inf means "outside the measured sizes"."""
+    if v == -math.inf:
+        return f"<{x[0]:.3g}"
+    if v == math.inf:
+        return f">{x[-1]:.3g}"
+    return "nan" if math.isnan(v) else f"{v:.3g}"
+
+
 @app.command("gain")
 def gain_command(
     folder: Annotated[Path, typer.Argument(help="Experiment folder whose spec turns a knob (e.g. format).")],
@@ -61,12 +70,13 @@ def gain_command(
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     table = Table(title=f"{metric} gain over {knob}={gains[0].baseline if gains else baseline}")
-    for col in ("value", "smallest", "largest", "turns positive at", "label"):
-        table.add_column(col, justify="left" if col in ("value", "label") else "right")
+    for col in ("value", "gain, smallest", "gain, largest", "turns positive at", "label"):
+        table.add_column(col, justify="left" if col in ("value", "label") else "right",
+                         no_wrap=col in ("value", "label"))
     for g in gains:
         at = "-" if math.isnan(g.turns_positive) else f"{g.turns_positive:.3g}"
         if math.isfinite(g.turns_positive_lo) or math.isfinite(g.turns_positive_hi):
-            at += f" [{g.turns_positive_lo:.3g}, {g.turns_positive_hi:.3g}]"
+            at += f" [{_end(g.turns_positive_lo, g.x)}, {_end(g.turns_positive_hi, g.x)}]"
         table.add_row(g.value, f"{g.gain[0]:+.3f} [{g.lo[0]:+.2f}, {g.hi[0]:+.2f}]",
                       f"{g.gain[-1]:+.3f} [{g.lo[-1]:+.2f}, {g.hi[-1]:+.2f}]", at, g.label)
     out_console.print(table)

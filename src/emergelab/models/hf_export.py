@@ -23,7 +23,6 @@ characters, multi-character ones (residues of modular addition) on whitespace, m
 
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,8 @@ import torch
 from safetensors import safe_open
 
 from emergelab.models.transformer import ModelConfig
-from emergelab.tasks import TASKS, Task, make_task
+from emergelab.tasks import Task
+from emergelab.tasks import base as tasks_base
 
 HF_HINT = "the Hugging Face export needs transformers: pip install 'emergelab[hf]'"
 
@@ -69,16 +69,11 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelConfig
 
 
 def task_from_config(task_config: dict) -> Task:
-    """Rebuild a task from a stored run's `task_config` (its name plus constructor arguments).
-
-    The stored dict also carries split sizes and derived facts; only the keys the task's
-    constructor accepts are passed on.
-    """
-    name = task_config.get("name")
-    if name not in TASKS:
-        raise ExportError(f"run's task {name!r} is not a registered task; known: {', '.join(sorted(TASKS))}")
-    accepted = set(inspect.signature(TASKS[name].__init__).parameters) - {"self"}
-    return make_task(name, **{k: v for k, v in task_config.items() if k in accepted})
+    """Rebuild a task from a stored run's `task_config` (see `tasks.base.task_from_config`)."""
+    try:
+        return tasks_base.task_from_config(task_config)
+    except KeyError as e:
+        raise ExportError(str(e.args[0])) from None
 
 
 # --- choosing a checkpoint -------------------------------------------------------------------

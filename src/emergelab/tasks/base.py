@@ -73,6 +73,11 @@ class Task:
         """Exact match of a model that guesses uniformly over the vocabulary at every answer token."""
         return float(self.vocab_size) ** (-self.answer_len)
 
+    def answer_entropy(self, index: np.ndarray) -> np.ndarray:
+        """H(answer | prompt) in nats per input index: the loss floor no model can beat. Zero for
+        tasks with one correct answer; tasks with random answers (tasks/stochastic.py) override it."""
+        return np.zeros(len(np.asarray(index)))
+
     def tokens(self, text: str) -> list[int]:
         lookup = {t: i for i, t in enumerate(self.vocab)}
         return [lookup[c] for c in text]
@@ -113,6 +118,18 @@ def make_task(name: str, **kwargs) -> Task:
     if name not in TASKS:
         raise KeyError(f"unknown task {name!r}; known: {', '.join(sorted(TASKS))}")
     return TASKS[name](**kwargs)
+
+
+def task_from_config(task_config: dict) -> Task:
+    """Rebuild a task from a stored run's `task_config` (its name plus constructor arguments; the
+    split sizes and derived facts stored beside them are not passed on). KeyError if unknown."""
+    import inspect
+
+    name = task_config.get("name")
+    if name not in TASKS:
+        raise KeyError(f"task {name!r} is not a registered task; known: {', '.join(sorted(TASKS))}")
+    accepted = set(inspect.signature(TASKS[name].__init__).parameters) - {"self"}
+    return make_task(name, **{k: v for k, v in task_config.items() if k in accepted})
 
 
 def digits_of(values: np.ndarray, width: int, base: int = 10) -> np.ndarray:

@@ -20,13 +20,17 @@ scaled beta for that); such a mass shows up here as a small α and a slower fore
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from scipy import optimize, special
 
-from emergelab.analysis.forecast import Forecast
-from emergelab.metrics.sampling import pass_at_k
+from emergelab.analysis.curves import task_catalog
+from emergelab.analysis.forecast import Forecast, SampleCounts, forecast
+from emergelab.analysis.select import Selection, SelectionError
+from emergelab.metrics.sampling import CountOutputs, pass_at_k
+from emergelab.store import Store
 
 
 @dataclass(frozen=True)
@@ -209,9 +213,92 @@ def forecast_pass_at_k(
     ])
     a_pl, b_pl = fit.power_law
     return Forecast(
-        method="beta_binomial", task=task, metric="pass@k" + (f" ({model})" if model else ""), scale="k",
+        method="beta_binomial", task=" / ".join(t for t in (task, model) if t), metric="pass@k", scale="k",
         fit_below=float(m), x_fit=k_fit, y_fit=observed_pass_at_k(n_fit, c_fit, k_fit), x=ks,
         pred=fit.pass_at_k(ks), lo=np.asarray(lo), hi=np.asarray(hi), observed=observed, obs_se=obs_se,
         level=level, params={"alpha": fit.alpha, "beta": fit.beta, "a": a_pl, "b": b_pl, "loglik": fit.loglik},
-        notes=notes,
+        notes=notes, labels=[f"pass@{int(k)}" for k in ks],
     )
+
+
+# ---------------------------------------------------------------- counts of a folder
+
+
+@dataclass
+class ModelCounts:
+    """One run's sample counts at one checkpoint, with what a `Selection` and a scale need."""
+
+    task: str
+    model: str
+    step: int | None
+    family: str | None
+    shots: int | None
+    params: float
+    non_embedding_params: float
+    tokens: float
+    counts: CountOutputs
+
+    def x(self, scale: str) -> float:
+        if scale == "flops":
+            return 6.0 * self.non_embedding_params * self.tokens
+        return float(getattr(self, scale))
+
+
+def load_counts(folder: str | Path, selection: Selection | None = None,
+                scale: str = "non_embedding_params") -> list[ModelCounts]:
+    """Every stored (run, checkpoint) with sample counts that `selection` keeps (final
+    checkpoints by default). Native sampling runs record their scheme in the run's task_config."""
+    found = []
+    with Store(folder, read_only=True) as store:
+        catalog = task_catalog(store)
+        for run in store.runs():
+            ckpts = {c.step: c.tokens for c in store.checkpoints(run.run_id)}
+            scheme = (run.task_config.get("sampling") or {}).get("scheme", "fixed")
+            for step, (ids, n, c) in store.sample_counts(run.run_id).items():
+                tokens = ckpts.get(step, step * (run.tokens_per_step or 0))
+                found.append(ModelCounts(run.task, run.model, step, run.family, run.shots, run.params,
+                                         run.non_embedding_params, tokens, CountOutputs(ids, n, c, scheme)))
+    if not found:
+        raise SelectionError(f"no sample counts in {folder} (import per-problem counts, or give the spec a sampling: section)")
+    return (selection or Selection()).apply(found, catalog, scale)
+
+
+def _one_task(rows: list[ModelCounts]) -> str:
+    tasks = sorted({r.task for r in rows})
+    if len(tasks) != 1:
+        raise SelectionError(f"counts of {len(tasks)} tasks ({', '.join(tasks)}); choose one with --task")
+    return tasks[0]
+
+
+def high_resolution_forecast(rows: list[ModelCounts], fit_below: float, scale: str = "non_embedding_params", *,
+                             level: float = 0.95, seed: int = 0) -> Forecast:
+    """The `high_resolution` forecaster (PassUntil, Hu et al. 2024) on stored counts: the pass rate
+    of one sample per model vs scale, fitted on scales ≤ fit_below and back-tested above."""
+    task = _one_task(rows)
+    schemes = {r.counts.scheme for r in rows}
+    if len(schemes) > 1:
+        raise SelectionError("counts from both fixed and until-success sampling; select one kind with --model")
+    rows = sorted(rows, key=lambda r: r.x(scale))
+    xs = np.array([r.x(scale) for r in rows])
+    if len(set(xs.tolist())) < len(xs):
+        raise SelectionError(f"several models share a {scale} value; select with --model or --family")
+    counts = SampleCounts(xs, [r.counts.n for r in rows], [r.counts.c for r in rows], schemes.pop(), task, "pass@1")
+    f = forecast(None, "high_resolution", fit_below, counts=counts, level=level, seed=seed)
+    by_x = {r.x(scale): r.model for r in rows}
+    return replace(f, scale=scale, labels=[by_x.get(float(v), "") for v in f.x])
+
+
+def beta_forecasts(rows: list[ModelCounts], ks: list[int] | None, fit_samples: int | None, *, level: float = 0.95,
+                   n_boot: int = 200, seed: int = 0) -> list[Forecast]:
+    """`forecast_pass_at_k` for each selected model; default k: 1, 10, 100, ... up to 100× the
+    samples drawn (those ≤ n are back-tested when `fit_samples` < n)."""
+    task = _one_task(rows)
+    out = []
+    for r in sorted(rows, key=lambda r: (r.params, r.model)):
+        if r.counts.scheme != "fixed":
+            raise SelectionError(f"{r.model}: the beta route needs fixed-n counts, not sample-until-success ones")
+        n_min = int(r.counts.n.min())
+        chosen = ks or [10**j for j in range(int(np.log10(100 * n_min)) + 1)]
+        out.append(forecast_pass_at_k(r.counts.n, r.counts.c, chosen, fit_samples=fit_samples, level=level,
+                                      n_boot=n_boot, seed=seed, task=task, model=r.model))
+    return out

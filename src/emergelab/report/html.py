@@ -28,6 +28,7 @@ from emergelab.report.evidence import gather
 from emergelab.report.failures import FailureTable, failure_table, failure_table_html
 from emergelab.report.figures import curve_figure, metric_panels, save_metric_png
 from emergelab.report.glossary import glossary_html
+from emergelab.report.questions import entropy_section_html, gain_section_html
 from emergelab.report.style import model_order, size_colors
 from emergelab.report.summary import anchor, summary_html
 from emergelab.store import DB_NAME, RunRecord, Store
@@ -149,6 +150,8 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
         tables = [t for task in dict.fromkeys(r.task for r in rows) if (t := failure_table(store, task)) is not None]
     curves = curves_from_rows(rows, "non_embedding_params", chance=chance)
     facilitation = facilitation_html(curves)
+    gain = gain_section_html(curves)  # open questions (report/questions.py): gain of a knob value over a baseline
+    entropy = entropy_section_html(folder)  # and loss = entropy + KL on tasks with random answers
     curves = with_group_labels(curves)  # curves of different knob values stay apart in panels and tables
     if points:
         curves += curves_from_points(points, "params")
@@ -169,6 +172,10 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
         sections.append(Section("analysis", "Emergence scores and verdicts", analysis_section_html(curves, evidence=evidence)))
         if facilitation:
             sections.append(Section("facilitation", "Facilitation", facilitation))
+        if gain:
+            sections.append(Section("gain", "Techniques that help only at scale", gain))
+        if entropy:
+            sections.append(Section("entropy", "Loss = entropy + KL", entropy))
         sections.append(Section("glossary", "Glossary", glossary_html()))
     if spec_yaml:
         sections.append(Section("spec", "Spec", f"<h2>Spec</h2><pre>{html.escape(_spec_text(spec_yaml))}</pre>"))

@@ -18,6 +18,7 @@ demo: $(BIN)/emergelab
 	$(BIN)/emergelab demo --out runs/demo
 
 test: $(BIN)/emergelab
+	$(BIN)/python -c "import ray" 2>/dev/null || $(BIN)/pip install --quiet -e ".[ray]"  # tests/test_ray.py; optional for users
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/pytest -q
 

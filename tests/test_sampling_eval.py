@@ -56,3 +56,38 @@ def test_sampling_is_seeded():
     assert all((x[1] == y[1]).all() for x, y in zip(a, b, strict=True))
     with pytest.raises(ValueError, match="either samples"):
         SamplingPlan(1.0, samples=5, budget=10)
+
+
+def test_spec_sampling_stores_counts_whose_pass_at_1_matches_target_prob(tmp_path):
+    """A tiny family sampled at T = 1: per run, pass@1 from the stored counts estimates the same
+    quantity as target_prob (the exact probability of the whole answer, teacher-forced)."""
+    from conftest import tiny_spec_dict
+    from emergelab.analysis.curves import load_rows
+    from emergelab.spec import parse_spec
+    from emergelab.sweep import run_experiment
+
+    spec = parse_spec(tiny_spec_dict(
+        tasks=[{"name": "addition", "digits": 1, "format": "reversed", "train_size": 70, "test_size": 30}],
+        family={"widths": [16], "depths": [1], "head_dim": 4},
+        sampling={"temperature": 1.0, "samples": 200, "seed": 0},
+        training={"steps": 100, "batch_size": 32, "lr": 0.01, "warmup_steps": 5, "checkpoints": "final"}))
+    run_experiment(spec, tmp_path / "exp")
+    rows = load_rows(tmp_path / "exp", scale="params")
+    by = {(r.model, r.seed, r.metric): r for r in rows}
+    assert {m for (_, _, m) in by} >= {"pass@1", "pass@10", "pass@100", "coverage", "target_prob"}
+    for (model, seed, metric), r in by.items():
+        if metric != "pass@1":
+            continue
+        p = by[(model, seed, "target_prob")].scores
+        se = np.sqrt(np.sum(p * (1 - p) / 200)) / len(p)
+        assert abs(r.value - p.mean()) < 4.5 * se + 1e-9, (model, seed, r.value, p.mean())
+    assert any(r.value > 0.01 for r in rows if r.metric == "pass@1")
+
+
+def test_count_metrics_need_a_sampling_section():
+    from conftest import tiny_spec_dict
+    from emergelab.spec import SpecError, parse_spec
+
+    with pytest.raises(SpecError, match="pass@10 need sample counts"):
+        parse_spec(tiny_spec_dict(metrics=["exact_match", "pass@10"]))
+    assert parse_spec(tiny_spec_dict(metrics=["exact_match", "pass@10"], sampling={"budget": 100})).sampling.budget == 100

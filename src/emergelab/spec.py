@@ -278,6 +278,23 @@ class MixSpec(_Strict):
         return v
 
 
+class SamplingSpec(_Strict):
+    """Evaluation by sampling at the final checkpoint (evaluate/sampling.py): per test example
+    either `samples` answers (pass@k for k <= samples) or draws until the first correct one, up to
+    `budget` (tiny probabilities of small models); stored as sample counts (n, c)."""
+
+    temperature: float = Field(1.0, gt=0)
+    samples: int | None = Field(None, gt=0)
+    budget: int | None = Field(None, gt=0)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_scheme(self) -> SamplingSpec:
+        if (self.samples is None) == (self.budget is None):
+            raise ValueError("give either samples (n per example) or budget (sample until the first success)")
+        return self
+
+
 class ExperimentSpec(_Strict):
     name: str
     out: str | None = None
@@ -292,6 +309,16 @@ class ExperimentSpec(_Strict):
     executor: ExecutorSpec = ExecutorSpec()
     mix: MixSpec | None = None  # train one model per share on a mix of the tasks (sweep/knobs.py)
     knobs: list[str] | None = None  # facilitation knobs recorded per run; None: those the spec turns
+    sampling: SamplingSpec | None = None  # sample answers at the final checkpoint: pass@k, coverage
+
+    @model_validator(mode="after")
+    def _sampling(self) -> ExperimentSpec:
+        counted = [m for m in self.metrics if m in METRICS and METRICS[m].reads == "counts"]
+        if counted and self.sampling is None:
+            raise ValueError(f"metrics: {', '.join(counted)} need sample counts; add a sampling: section")
+        if self.sampling is not None and self.mix is not None:
+            raise ValueError("sampling: not available for a mix (one model on several tasks) yet")
+        return self
 
     @field_validator("name")
     @classmethod

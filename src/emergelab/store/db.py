@@ -155,6 +155,8 @@ class RunResult:
     run: RunRecord
     checkpoints: list[CheckpointRecord]
     outputs: dict[int, TokenOutputs]  # step -> outputs
+    counts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # step -> (example_id, n, c): evaluation by sampling, stored like imported sample counts
 
 
 @dataclass
@@ -278,6 +280,10 @@ class Store:
             for step, out in result.outputs.items():
                 batch = out.to_arrow(run.run_id, step)  # noqa: F841 (read by DuckDB's replacement scan)
                 con.execute("INSERT INTO outputs SELECT * FROM batch")
+            for step, (ids, n, c) in result.counts.items():
+                counts = pa.table({"example_id": np.asarray(ids, dtype=np.int32), "n": np.asarray(n, dtype=np.int32),  # noqa: F841
+                                   "c": np.asarray(c, dtype=np.int32)})
+                con.execute("INSERT INTO sample_counts SELECT ?, ?, example_id, n, c FROM counts", [run.run_id, step])
             placeholders = ", ".join("?" * len(RUN_COLUMNS))
             con.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({placeholders})", list(run.row()))
 

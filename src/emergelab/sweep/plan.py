@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 
-from emergelab.spec import ExperimentSpec, ModelShape, TaskSpec, TrainingSpec
+from emergelab.spec import ExperimentSpec, ModelShape, SamplingSpec, TaskSpec, TrainingSpec
 from emergelab.sweep.knobs import KnobContext, knob_values, training_units
 
 
@@ -45,6 +45,7 @@ class RunGroup:
     shares: list[float] = field(default_factory=list)
     mix_knobs: list[dict] = field(default_factory=list)
     snapshots: SnapshotSettings | None = None
+    sampling: SamplingSpec | None = None  # evaluation by sampling at the final checkpoint
 
     @property
     def total_steps(self) -> int:
@@ -64,13 +65,15 @@ class RunGroup:
 
 
 def run_id(task: TaskSpec, shape: ModelShape, training: TrainingSpec, seed: int, data_seed: int,
-           mix: dict | None = None) -> str:
-    """`mix` (the mix's tasks and shares) enters the hash only when given, so ids of single-task
-    runs do not change."""
+           mix: dict | None = None, sampling: SamplingSpec | None = None) -> str:
+    """`mix` (the mix's tasks and shares) and `sampling` enter the hash only when given, so ids of
+    other runs do not change (and adding sampling to a spec redoes its runs, with counts)."""
     fields = {"task": task.model_dump(mode="json"), "shape": shape.model_dump(mode="json"),
               "training": training.model_dump(mode="json"), "seed": seed, "data_seed": data_seed}
     if mix:
         fields["mix"] = mix
+    if sampling is not None:
+        fields["sampling"] = sampling.model_dump(mode="json")
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
     return f"{task.display_label()}/{shape.width}x{shape.depth}/s{seed}/{digest}"
 
@@ -82,7 +85,7 @@ def plan(spec: ExperimentSpec, snapshots: SnapshotSettings | None = None) -> lis
         task = unit.tasks[0]
         for shape in spec.family.shapes():
             if not unit.is_mix:
-                ids = [run_id(task, shape, spec.training, s, spec.data_seed) for s in spec.seeds]
+                ids = [run_id(task, shape, spec.training, s, spec.data_seed, sampling=spec.sampling) for s in spec.seeds]
                 knob, mix, shares, mix_knobs = knob_values(spec, KnobContext(task, shape)), [], [], []
             else:
                 key = {"tasks": [t.model_dump(mode="json") for t in unit.tasks], "shares": unit.shares}
@@ -92,5 +95,5 @@ def plan(spec: ExperimentSpec, snapshots: SnapshotSettings | None = None) -> lis
                 knob = mix_knobs[0]
             groups.append(RunGroup(task, shape, spec.training, list(spec.seeds), ids, spec.data_seed,
                                    spec.executor.threads, spec.executor.device, spec.executor.save_weights,
-                                   list(spec.probes), knob, mix, shares, mix_knobs, snapshots))
+                                   list(spec.probes), knob, mix, shares, mix_knobs, snapshots, spec.sampling))
     return sorted(groups, key=lambda g: (g.shape.depth * g.shape.width**2, g.task.display_label()))

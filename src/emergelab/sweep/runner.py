@@ -21,6 +21,7 @@ from safetensors.torch import save, save_file
 
 from emergelab.evaluate import checkpoint_examples, score_native
 from emergelab.evaluate.probes import run_probes
+from emergelab.evaluate.sampling import SamplingPlan, sample_counts
 from emergelab.models import EnsembleGPT, ModelConfig
 from emergelab.models.hf_export import weights_dir_name
 from emergelab.store import CheckpointRecord, RunRecord, RunResult, TokenOutputs
@@ -142,6 +143,19 @@ def member_weights(model: EnsembleGPT, member: int, run_id: str, step: int) -> t
     return f"{weights_dir_name(run_id)}/step_{step}.safetensors", data
 
 
+def plan_of(group: RunGroup) -> SamplingPlan:
+    s = group.sampling
+    assert s is not None
+    return SamplingPlan(s.temperature, s.samples, s.budget, s.seed)
+
+
+def sampled_counts(group: RunGroup, model: EnsembleGPT, split) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per member, (n, c) per test example from sampling the final model, when the spec asks."""
+    if group.sampling is None:
+        return []
+    return sample_counts(model, split.test_prompt, split.test_answer, plan_of(group))
+
+
 def run_group(group: RunGroup, on_step: Callable[[int], None] | None = None) -> GroupOutput:
     if group.mix:  # one model on a mix of tasks, one run per task (sweep/mix.py)
         from emergelab.sweep.mix import run_mix_group
@@ -173,6 +187,7 @@ def run_group(group: RunGroup, on_step: Callable[[int], None] | None = None) -> 
             ), out)
 
     train_resumable(group, model, TrainData(seqs, task.answer_len), scored, on_checkpoint, on_step)
+    counts = sampled_counts(group, model, split)
     total, non_emb = cfg.param_counts()
     seconds = time.perf_counter() - started
     output = GroupOutput([])
@@ -184,10 +199,13 @@ def run_group(group: RunGroup, on_step: Callable[[int], None] | None = None) -> 
             run_id=rid, model=cfg.name, task=group.task.display_label(),
             task_config={"name": group.task.name, **task.config(), "train_size": group.task.train_size,
                          "test_size": group.task.test_size, "data_seed": group.data_seed,
-                         "chance_exact_match": task.chance_exact_match, "answer_len": task.answer_len},
+                         "chance_exact_match": task.chance_exact_match, "answer_len": task.answer_len,
+                         **({"sampling": group.sampling.model_dump(mode="json") | {"scheme": plan_of(group).scheme}}
+                            if group.sampling else {})},
             params=total, non_embedding_params=non_emb, seed=seed, width=cfg.width, depth=cfg.depth,
             heads=cfg.heads, steps=tcfg.steps, batch_size=tcfg.batch_size, tokens_per_step=tokens_per_step,
             knob=dict(group.knob), source="native", status="done", seconds=seconds / k,
         )
-        output.results.append(RunResult(run, scored.checkpoints[member], scored.outputs[member]))
+        output.results.append(RunResult(run, scored.checkpoints[member], scored.outputs[member],
+                                        {tcfg.steps: (split.test_index, *counts[member])} if counts else {}))
     return output

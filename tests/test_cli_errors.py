@@ -128,7 +128,7 @@ def test_corrupt_database(experiment, tmp_path, command):
         before = _files_under(folder)
         args = [command[0], str(folder), *command[1:]]
         if command[0] == "export":
-            args.append(str(folder / "parquet"))
+            args += ["--out", str(folder / "parquet")]
         assert_refused(runner.invoke(app, args), DB_NAME)
         assert _files_under(folder) == before
 
@@ -194,7 +194,7 @@ def copies(experiment, tmp_path):
     ["run", "{root}/spec.yaml", "--out", "{root}/exp"],        # the store cannot be written
     ["run", "{root}/spec.yaml", "--out", "{root}/new"],        # the folder cannot be created
     ["report", "{root}/exp"],
-    ["export", "{root}/exp", "--parquet", "{root}/exp/parquet"],
+    ["export", "{root}/exp", "--parquet", "--out", "{root}/exp/parquet"],
 ])
 def test_read_only_folder(copies, args):
     writable, read_only = copies

@@ -56,7 +56,7 @@ def test_commands_read_a_folder_while_its_sweep_runs(tmp_path):
         metrics = _cli("metrics", str(out), "--format", "csv")
         analyze = _cli("analyze", str(out))
         report = _cli("report", str(out))
-        export = _cli("export", str(out), "--parquet", str(tmp_path / "pq"))
+        export = _cli("export", str(out), "--parquet", "--out", str(tmp_path / "pq"))
         running = proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -74,7 +74,7 @@ def test_param_counts_match_native(exported):
 
 def test_score_hf_command_stores_matching_metrics(exported):
     folder, out, _, _, _, native_run = exported
-    result = CliRunner().invoke(app, [str(out), "--task", "addition", "--digits", "2", "--format", "reversed",
+    result = CliRunner().invoke(app, [str(out), "--task", "addition", "--digits", "2", "--answer-format", "reversed",
                                       "--out", str(folder)])
     assert result.exit_code == 0, result.output
     with Store(folder, read_only=True) as store:

@@ -49,13 +49,13 @@ def analyze_cmd(
 
     Examples:
 
-      emergelab analyze runs/addition
+      emergelab analyze runs/demo
 
-      emergelab analyze runs/addition --format json --scale flops > analysis.json
+      emergelab analyze runs/demo --format json --scale flops > analysis.json
 
       emergelab analyze runs/facilitation_mix --thresholds --level 0.5 --format csv
 
-      emergelab analyze runs/pythia --task lambada_openai --shots 0 --checkpoint 13000
+      emergelab analyze runs/pythia --task lambada_openai --shots 0 --checkpoint 143000
     """
     from emergelab.analysis.summary import analyze, to_csv, to_json, to_table
     from emergelab.analysis.threshold import knob_thresholds, with_group_labels

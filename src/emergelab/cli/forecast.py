@@ -59,9 +59,9 @@ def forecast_cmd(
 
     Examples:
 
-      emergelab forecast runs/addition --task add_3digit --metric exact_match --fit-below 1e7
+      emergelab forecast runs/demo --task addition --metric exact_match --fit-below 2e4
 
-      emergelab forecast runs/addition --task add_3digit --metric exact_match --fit-below 1e7 --method via_continuous --format json
+      emergelab forecast runs/demo --task addition --metric exact_match --fit-below 2e4 --method via_continuous --format json
 
       emergelab forecast runs/overtrain --metric error --method via_loss --loss-law chinchilla --scale flops --fit-below 1e20
 

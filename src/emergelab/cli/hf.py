@@ -77,9 +77,10 @@ def _split_and_label(out: Path, task, kwargs: dict, train_size: int | None, test
 
 _EPILOG = (
     "Examples:\n\n"
-    "  emergelab score-hf exported/w48 --task addition --digits 3 --format reversed --out runs/demo\n\n"
-    "  emergelab score-hf ckpts/pythia-70m ckpts/pythia-160m --task addition --digits 2 --out exp/pythia\n\n"
-    "When OUT already holds native runs of the same task, the same test examples and task label are used."
+    "  emergelab score-hf hf/addition-w48 --task addition --digits 3 --answer-format reversed --out runs/demo\n\n"
+    "(`hf/addition-w48` written by `emergelab export runs/demo --hf hf/addition-w48`.) Several directories at "
+    "once (e.g. a family of checkpoints) become one run each. When OUT already holds native runs of the same "
+    "task, the same test examples and task label are used."
 )
 
 
@@ -88,7 +89,7 @@ def score_hf_command(
     task: Annotated[str, typer.Option("--task", "-t", help="Task name (see `emergelab tasks`).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Experiment folder to store the runs in (created if missing).")],
     digits: Annotated[int | None, typer.Option(help="Task parameter digits.")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="Task output format (plain, reversed, scratchpad).")] = None,
+    fmt: Annotated[str | None, typer.Option("--answer-format", help="How the task writes its answer (plain, reversed, scratchpad); `--format` elsewhere is always an output format.")] = None,
     bits: Annotated[int | None, typer.Option(help="Task parameter bits.")] = None,
     p: Annotated[int | None, typer.Option("--p", help="Task parameter p (modular addition).")] = None,
     arg: Annotated[list[str], typer.Option("--arg", help="Any other task parameter, KEY=VALUE (repeatable).")] = [],  # noqa: B006
@@ -103,7 +104,7 @@ def score_hf_command(
 ) -> None:
     """Score local Hugging Face causal LMs on a task and store the outputs like native runs.
 
-    Example: `emergelab score-hf exported/w48 --task addition --digits 3 --format reversed --out runs/demo`
+    Example: `emergelab score-hf hf/addition-w48 --task addition --digits 3 --answer-format reversed --out runs/demo`
     """
     from emergelab.store import Store
     from emergelab.tasks import make_task

@@ -152,6 +152,8 @@ def metrics(
                          options.selection(task, family, shots, model, checkpoint), scale="step")
     except SelectionError as e:
         raise fail(str(e)) from None
+    if not rows:
+        raise fail(f"error: {folder} holds no per-example outputs to recompute metrics from{_why_no_rows(folder)}")
     if format is MetricsFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
@@ -172,6 +174,17 @@ def metrics(
     for (task, m, n, model), vals in sorted(final.items()):
         table.add_row(task, m, model, f"{n:,}", str(len(vals)), f"{sum(vals) / len(vals):.4f}")
     out_console.print(table)
+
+
+def _why_no_rows(folder: Path) -> str:
+    """What the folder holds instead (imported aggregate results, or nothing finished yet)."""
+    from emergelab.store import Store
+
+    with Store(folder, read_only=True) as store:
+        n_points = len(store.points())
+    if n_points:
+        return f" (only {n_points} imported aggregate results; `emergelab analyze` and `report` use those)"
+    return " (no finished run matches)"
 
 
 @app.command()
@@ -229,25 +242,27 @@ def demo(
 @app.command()
 def export(
     folder: Annotated[Path, typer.Argument(help="Experiment folder.")],
-    parquet: Annotated[Path | None, typer.Option("--parquet", help="Write every table as Parquet into this folder (default FOLDER/parquet).", show_default=False)] = None,
+    parquet: Annotated[bool, typer.Option("--parquet", help="Write every table as Parquet (the default when --hf is not given).")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="With --parquet: the folder for the Parquet files (default FOLDER/parquet).", show_default=False)] = None,
     hf: Annotated[Path | None, typer.Option("--hf", help="Write a trained model as a Hugging Face (GPT-2) directory here.", show_default=False)] = None,
     run: Annotated[str | None, typer.Option("--run", help="With --hf: run id (default: largest model, first seed).")] = None,
     step: Annotated[int | None, typer.Option("--step", help="With --hf: training step (default: last saved).")] = None,
 ) -> None:
     """Export the experiment's tables as Parquet, or a trained model for `transformers`.
 
-    Examples: `emergelab export runs/demo --parquet runs/demo/parquet`;
+    Examples: `emergelab export runs/demo --parquet` (into runs/demo/parquet); `emergelab export runs/demo --parquet --out tables`;
     `emergelab export runs/demo --hf hf/addition-w48` (then `AutoModelForCausalLM.from_pretrained("hf/addition-w48")`)
     """
     from emergelab.store import Store
 
+    if parquet and hf is not None:
+        raise fail("error: --parquet and --hf are two exports; run them one at a time")
     if hf is not None:
         from emergelab.cli.hf import export_hf_cli
 
         export_hf_cli(experiment_folder(folder), hf, run, step)
         return
-
-    target = parquet or (folder / "parquet")
+    target = out or (folder / "parquet")
     with Store(experiment_folder(folder), read_only=True) as store:
         written = store.export_parquet(target)
     for p in written:

@@ -39,11 +39,11 @@ class FailureTable:
 
 def _task_vocab(run: RunRecord) -> tuple[object | None, str]:
     """The run's task rebuilt from its stored config (to render prompts), or None and why not."""
-    from emergelab.models.hf_export import ExportError, task_from_config
+    from emergelab.tasks.base import task_from_config
 
     try:
         return task_from_config(run.task_config), ""
-    except (ExportError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         return None, f"problems shown as token ids: {exc}"
 
 

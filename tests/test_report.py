@@ -191,3 +191,22 @@ def test_report_opens_on_the_summary(tiny_experiment):
     summary = page.index('<section id="summary">')
     assert summary < page.index('class="plotly-graph-div"') and summary < page.index('<section id="metrics">')
     assert '<section id="glossary">' in page and '<section id="failures">' in page
+
+
+def test_analyze_table_fits_80_columns():
+    """Every metric name and label whole at 80 columns (target_logprob and target_prob were both
+    cut to "targe…"), with the longest names the analysis can print."""
+    from rich.console import Console
+
+    from emergelab.analysis.summary import AnalysisRow, to_table
+
+    metrics = ["target_logprob", "target_prob", "token_edit_distance", "exact_match"]
+    rows = [AnalysisRow("addition-3d", m, "non_embedding_params", 12, 34.45, -0.123, "inconclusive", 3.6e4, 3.55e4,
+                        3.7e4, "metric_artifact", "why") for m in metrics]
+    console = Console(width=80, record=True, color_system=None)
+    console.print(to_table(rows))
+    text = console.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    for m in metrics:
+        assert re.search(rf"\b{m}\b", text)
+    assert "metric_artifact" in text and "inconclusive" in text and "36k [36k, 37k]" in text

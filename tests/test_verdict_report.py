@@ -40,7 +40,7 @@ def test_analyze_rows_and_exports():
     data = json.loads(to_json(rows))
     assert len(data) == 3 and {"verdict", "mirage", "linearity"} <= set(data[0])
     assert to_csv(rows).splitlines()[0].startswith("task,metric,scale")
-    assert to_table(rows).row_count == 3
+    assert to_table(rows).row_count == 3 + 2  # one row per curve, one heading row per task
 
 
 def test_analysis_section_html():

@@ -63,7 +63,7 @@ def analyze(
     return rows
 
 
-def _fmt(v: object) -> str:
+def _fmt(v: object, digits: int = 3) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
@@ -71,30 +71,48 @@ def _fmt(v: object) -> str:
             return "nan"
         if math.isinf(v):
             return "inf" if v > 0 else "-inf"
-        return f"{v:.3g}"
+        return f"{v:.{digits}g}"
     return str(v)
 
 
+_PREFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def fmt_scale(x: float | None) -> str:
+    """A scale in two significant digits with an SI prefix: 1712 → "1.7k", 5.6e4 → "56k", 3e9 → "3B"."""
+    if x is None or not math.isfinite(x):
+        return "-" if x is None or math.isnan(x) else ("inf" if x > 0 else "-inf")
+    for factor, prefix in _PREFIXES:
+        if abs(x) >= factor:
+            return f"{x / factor:.2g}{prefix}" if abs(x) / factor < 100 else f"{x / factor:.0f}{prefix}"
+    return f"{x:.3g}"
+
+
 def to_table(rows: list[AnalysisRow], title: str = "Emergence analysis"):
-    """A rich Table (print it with rich.console.Console().print). The reasons are long, so each row
-    gets a number and the reasons follow in the caption, one per line."""
+    """A rich Table (print it with rich.console.Console().print) that fits 80 columns: the task
+    heads each group of rows instead of filling a column, names are never cut (they wrap before
+    numbers do), scales are short ("36k [35k, 37k]"); the reasons follow in the caption."""
     from rich.table import Table
 
-    shown = [c for c in COLUMNS if c not in ("threshold_lo", "threshold_hi", "scale", "reason")]
     scale = rows[0].scale if rows else ""
-    t = Table(title=f"{title} (scale: {scale})", caption_justify="left")
-    t.add_column("#", justify="right")
-    for col in shown:
-        t.add_column("threshold [95% CI]" if col == "threshold" else col,
-                     justify="left" if col in ("task", "metric", "verdict", "mirage") else "right")
+    t = Table(title=f"{title} (scale: {scale})", caption_justify="left", box=None, pad_edge=False,
+              padding=(0, 1, 0, 0), header_style="bold underline")
+    t.add_column("metric", no_wrap=True)
+    for head in ("n", "score", "lin."):
+        t.add_column(head, justify="right")
+    t.add_column("verdict", no_wrap=True)
+    t.add_column("threshold [95%]", justify="right", no_wrap=True)
+    t.add_column("mirage", no_wrap=True)
     notes = []
-    for i, r in enumerate(rows, start=1):
-        d = asdict(r)
-        thr = _fmt(r.threshold)
+    for i, r in enumerate(rows):
+        if i == 0 or rows[i - 1].task != r.task:
+            t.add_row(f"[bold]{r.task}[/bold]", end_section=False)
+        thr = fmt_scale(r.threshold)
         if r.threshold is not None and r.threshold_lo is not None:
-            thr += f" [{_fmt(r.threshold_lo)}, {_fmt(r.threshold_hi)}]"
-        t.add_row(str(i), *[thr if c == "threshold" else _fmt(d[c]) for c in shown])
-        notes.append(f"{i}. {r.reason}")
+            thr += f" [{fmt_scale(r.threshold_lo)}, {fmt_scale(r.threshold_hi)}]"
+        t.add_row(r.metric, str(r.n_points), _fmt(r.emergence_score, 2), _fmt(r.linearity, 2), r.verdict, thr,
+                  r.mirage or "-")
+        notes.append(f"{r.task} / {r.metric}: {r.reason}")
     t.caption = "\n".join(notes)
     return t
 

@@ -1,22 +1,16 @@
-"""Numbers as a reader wants them in prose and tables: few digits, SI prefixes for scales."""
+"""Numbers as a reader wants them in prose and tables: few digits, SI prefixes for scales
+(`fmt_scale`, shared with the analyze table)."""
 
 from __future__ import annotations
 
 import math
 
+from emergelab.analysis.summary import fmt_scale  # the same short scales as `emergelab analyze`
+
+__all__ = ["SCALE_SYMBOL", "fmt_p", "fmt_scale", "fmt_value"]
+
 SCALE_SYMBOL = {"non_embedding_params": "N", "params": "N", "flops": "C", "tokens": "D", "step": "step",
                 "loss": "loss"}
-_PREFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
-
-
-def fmt_scale(x: float | None) -> str:
-    """1712 → "1.7k", 5.6e4 → "56k", 3e9 → "3B" (two significant digits; what a plot axis shows)."""
-    if x is None or not math.isfinite(x):
-        return "–" if x is None or math.isnan(x) else "∞"
-    for factor, prefix in _PREFIXES:
-        if abs(x) >= factor:
-            return f"{x / factor:.2g}{prefix}" if x / factor < 100 else f"{x / factor:.0f}{prefix}"
-    return f"{x:.3g}"
 
 
 def fmt_value(v: float | None, digits: int = 3) -> str:

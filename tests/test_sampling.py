@@ -162,3 +162,34 @@ def test_pass_at_k_from_imported_counts_matches_the_unbiased_estimator(tmp_path)
     assert curves["coverage"].y == pytest.approx([np.mean(truth[x] > 0) for x in curves["coverage"].x])
     k5 = {c.metric: c for c in load_curves(tmp_path / "exp", scale="params", metrics=["pass@5"], n_boot=20)}
     assert set(k5) == {"pass@5"}
+
+
+def test_forecast_cli_reads_imported_counts(tmp_path):
+    """`forecast --method high_resolution` and `--method beta_binomial` run on an imported folder; the
+    beta back-test's observed pass@k equals the exact-binomial estimator of the stored counts."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from emergelab.cli import app
+    from emergelab.store.importers.api import import_files
+
+    truth = _write_counts(tmp_path / "counts.csv")
+    import_files([tmp_path / "counts.csv"], tmp_path / "exp")
+    run = CliRunner().invoke(app, ["forecast", str(tmp_path / "exp"), "--metric", "pass@1", "--method",
+                                   "high_resolution", "--scale", "params", "--fit-below", "1e7", "--format", "json"])
+    assert run.exit_code == 0, run.output
+    [hr] = json.loads(run.stdout)
+    assert [p["run"] for p in hr["points"]] == ["m-large"]
+    run = CliRunner().invoke(app, ["forecast", str(tmp_path / "exp"), "--metric", "pass@k", "--method",
+                                   "beta_binomial", "--fit-below", "10", "--k", "5", "--k", "300", "--model", "m-mid",
+                                   "--bootstrap", "20", "--format", "json"])
+    assert run.exit_code == 0, run.output
+    [beta] = json.loads(run.stdout)
+    five, far = beta["points"]
+    expected = np.mean([float(1 - Fraction(comb(30 - int(c), 5), comb(30, 5))) for c in truth[1e7]])
+    assert five["observed"] == pytest.approx(expected, rel=1e-12)
+    assert far["observed"] is None and 0 < far["pred"] <= 1
+    bad = CliRunner().invoke(app, ["forecast", str(tmp_path / "exp"), "--metric", "pass@k", "--method",
+                                   "beta_binomial", "--fit-below", "40"])
+    assert bad.exit_code == 2 and "40 samples" in bad.output

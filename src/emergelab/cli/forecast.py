@@ -91,10 +91,10 @@ def forecast_cmd(
                      sampling.beta_forecasts(rows, k, int(fit_below), n_boot=0 if no_intervals else bootstrap, seed=seed))
         except ValueError as exc:
             fail_now(str(exc))
+        if fmt is Fmt.json:  # one object per forecast (beta_binomial: one per model)
+            sys.stdout.write(json.dumps([to_json(f) for f in found], indent=2) + "\n")
+            return
         for f in found:
-            if fmt is Fmt.json:
-                sys.stdout.write(json.dumps(to_json(f), indent=2) + "\n")
-                continue
             out_console.print(backtest_table(f))
             for n in f.notes:
                 out_console.print(f"note: {n}")

@@ -193,3 +193,32 @@ def test_forecast_cli_reads_imported_counts(tmp_path):
     bad = CliRunner().invoke(app, ["forecast", str(tmp_path / "exp"), "--metric", "pass@k", "--method",
                                    "beta_binomial", "--fit-below", "40"])
     assert bad.exit_code == 2 and "40 samples" in bad.output
+
+
+def test_imported_until_success_counts(tmp_path):
+    """PassUntil-style counts (first-success index, or the budget with c = 0) import with
+    scheme=until_success; pass@k is then 1[first success <= k], near 1 − (1 − p)^k for the known p."""
+    from emergelab.analysis.curves import load_curves
+    from emergelab.store.importers.api import import_files
+    from emergelab.store.importers.base import ImportFileError
+
+    rng = np.random.default_rng(7)
+    lines, firsts = ["model,task,problem_id,n,c,params,scheme"], {}
+    for model, params, p in (("s", 1e6, 0.002), ("m", 1e7, 0.02)):
+        first = rng.geometric(p, size=3000)
+        firsts[params] = first
+        lines += [f"{model},t,{i},{min(f, 1000)},{int(f <= 1000)},{params:g},until_success" for i, f in enumerate(first)]
+    (tmp_path / "until.csv").write_text("\n".join(lines) + "\n")
+    import_files([tmp_path / "until.csv"], tmp_path / "exp")
+    curves = {c.metric: c for c in load_curves(tmp_path / "exp", scale="params", n_boot=20)}
+    assert {"pass@1", "pass@10", "pass@100", "pass@1000"} <= set(curves)
+    for k in (10, 100):
+        y = curves[f"pass@{k}"].y
+        assert y == pytest.approx([np.mean(firsts[x] <= k) for x in curves[f"pass@{k}"].x], rel=1e-12)
+        for x, p, value in zip(curves[f"pass@{k}"].x, (0.002, 0.02), y, strict=True):
+            truth = 1 - (1 - p) ** k
+            assert abs(value - truth) < 4 * np.sqrt(truth * (1 - truth) / 3000), (x, k)
+    (tmp_path / "bad.csv").write_text("model,task,problem_id,n,c,scheme\nx,t,1,10,2,until_success\n")
+    with pytest.raises(ImportFileError, match="c is 0 or 1"):
+        import_files([tmp_path / "bad.csv"], tmp_path / "exp2")
+    assert not (tmp_path / "exp2").exists()

@@ -67,6 +67,7 @@ class ExampleDraft:
     counts: dict[int, tuple[int, int]] = field(default_factory=dict)
     id_names: dict[int, str] = field(default_factory=dict)
     full_name: str | None = None  # e.g. the Hugging Face id, kept in the run's task_config
+    scheme: str = "fixed"  # counts: "fixed" (n drawn) or "until_success" (stopped at the first success)
     family: str | None = None
     shots: int | None = None
 

@@ -28,7 +28,10 @@ COLUMNS = (
     Column("step", "training step of the checkpoint (empty = final model)", unit="steps", aliases=("checkpoint",)),
     Column("shots", "in-context examples in the prompt", unit="examples", aliases=("num_fewshot", "n_shot")),
     Column("family", "model family", aliases=("model_family",)),
+    Column("scheme", "fixed (default: n samples drawn) or until_success (stopped at the first correct "
+           "sample, c = 1, or at the budget n, c = 0)", aliases=("sampling",)),
 )
+SCHEMES = ("fixed", "until_success")
 
 
 def example_id(problem: str) -> int:
@@ -55,6 +58,7 @@ class SampleCounts:
         rename, warnings = check_columns(path, COLUMNS)
         parsed = Parsed(warnings=warnings)
         groups: dict[tuple[str, str, int | None, int | None], dict[str, tuple[int, int, int]]] = {}
+        schemes: dict[tuple[str, str, int | None, int | None], str] = {}
         sizes: dict[str, tuple[float, int]] = {}
         families: dict[str, str | None] = {}
         for line, row in rows(path, rename):
@@ -70,6 +74,13 @@ class SampleCounts:
             k = c.integer("c", required=True, minimum=0) or 0
             if k > n:
                 raise c.fail("c", f"{k} correct out of n={n} samples")
+            scheme = c.text("scheme") or "fixed"
+            if scheme not in SCHEMES:
+                raise c.fail("scheme", f"{scheme!r} is not one of {', '.join(SCHEMES)}")
+            if scheme == "until_success" and k > 1:
+                raise c.fail("c", f"{k} correct under until_success (sampling stops at the first, so c is 0 or 1)")
+            if schemes.setdefault(key, scheme) != scheme:
+                raise c.fail("scheme", f"{model}/{key[1]} mixes {schemes[key]} and {scheme} counts")
             params = c.number("params", positive=True)
             if params is not None:
                 if model in sizes and sizes[model][0] != params:
@@ -90,5 +101,6 @@ class SampleCounts:
                 params=sizes[model][0] if model in sizes else None,
                 counts={ids[p]: (n, k) for p, (n, k, _) in per_problem.items()},
                 id_names={} if all(str(i) == p for p, i in ids.items()) else {i: p for p, i in ids.items()},
+                scheme=schemes[(model, task, step, shots)],
             ))
         return parsed

@@ -185,9 +185,13 @@ def _runs(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float], families: 
             id_names.update(d.id_names)
         params = round(sizes[model])
         full_names = sorted({d.full_name for _, d in drafts if d.full_name})
+        schemes = {d.scheme for _, d in drafts if d.counts}
+        if len(schemes) > 1:
+            raise ImportFileError(drafts[0][0], f"{model}/{task}: fixed and until_success counts in one run")
+        sampling = {"sampling": {"scheme": schemes.pop()}} if schemes else {}
         record = RunRecord(
             run_id=run_id(model, task, shots), model=model, task=task,
-            task_config={"imported_from": sorted({p.name for p, _ in drafts}), "model_id": full_names},
+            task_config={"imported_from": sorted({p.name for p, _ in drafts}), "model_id": full_names, **sampling},
             params=params, non_embedding_params=params, source="import", status="done",
             family=families[model], shots=shots,
             tokens_per_step=None if tokens_per_step is None else round(tokens_per_step),

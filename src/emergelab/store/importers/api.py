@@ -118,7 +118,8 @@ def import_files(
         tasks=sorted({p.task for p in res.points} | {r.record.task for r in res.runs}),
         metrics=sorted({p.metric for p in res.points}
                        | {m for r in res.runs if r.example_scores is not None
-                          for m in r.example_scores["metric"].unique().to_pylist()}),
+                          for m in r.example_scores["metric"].unique().to_pylist()}
+                       | ({"pass@k", "coverage"} if any(r.sample_counts is not None for r in res.runs) else set())),
         points=len(res.points),
         runs=len(res.runs),
         example_scores=sum(r.example_scores.num_rows for r in res.runs if r.example_scores is not None),

@@ -222,3 +222,15 @@ def test_imported_until_success_counts(tmp_path):
     with pytest.raises(ImportFileError, match="c is 0 or 1"):
         import_files([tmp_path / "bad.csv"], tmp_path / "exp2")
     assert not (tmp_path / "exp2").exists()
+
+
+def test_pass_at_k_names_resolve_in_the_metric_registry():
+    from emergelab.metrics import METRICS, get_metric
+
+    assert "pass@10" in METRICS and "pass_at_10" in METRICS and "pass@10" not in list(METRICS)
+    record = get_metric("pass@10")
+    assert record.reads == "counts" and record.discrete and record.higher_is_better
+    got = record(CountOutputs(np.arange(2), np.array([10, 12]), np.array([0, 3])))
+    assert got == pytest.approx([0.0, _brute_pass_at_k(12, 3, 10)])
+    with pytest.raises(KeyError, match=r"pass@<k>"):
+        METRICS["pass@0"]

@@ -91,3 +91,5 @@ def test_count_metrics_need_a_sampling_section():
     with pytest.raises(SpecError, match="pass@10 need sample counts"):
         parse_spec(tiny_spec_dict(metrics=["exact_match", "pass@10"]))
     assert parse_spec(tiny_spec_dict(metrics=["exact_match", "pass@10"], sampling={"budget": 100})).sampling.budget == 100
+    with pytest.raises(SpecError, match="pass@100 needs more than the 50 samples"):
+        parse_spec(tiny_spec_dict(metrics=["pass@100"], sampling={"samples": 50}))

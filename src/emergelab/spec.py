@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from emergelab.metrics import DEFAULT_METRICS, METRICS
+from emergelab.metrics.sampling import parse_pass_at_k
 from emergelab.tasks import TASKS, make_task
 from emergelab.train import TrainConfig, log_spaced_steps
 from emergelab.train.memory import RunSize, gib, memory_limit_bytes, training_bytes
@@ -318,6 +319,10 @@ class ExperimentSpec(_Strict):
             raise ValueError(f"metrics: {', '.join(counted)} need sample counts; add a sampling: section")
         if self.sampling is not None and self.mix is not None:
             raise ValueError("sampling: not available for a mix (one model on several tasks) yet")
+        drawn = None if self.sampling is None else (self.sampling.samples or self.sampling.budget)
+        too_big = [m for m in counted if drawn is not None and (parse_pass_at_k(m) or 0) > drawn]
+        if too_big:
+            raise ValueError(f"metrics: {', '.join(too_big)} needs more than the {drawn} samples per problem drawn")
         return self
 
     @field_validator("name")

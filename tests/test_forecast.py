@@ -131,6 +131,20 @@ def test_via_loss_link_on_its_own_point_set():
         assert x == n[i] == 1e8 and pred == pytest.approx(true_error(n[i], d[i]), abs=0.02), label
 
 
+def test_via_loss_reads_perplexity_as_log_loss():
+    """A perplexity series (its record: log scale) enters as log perplexity, i.e. the loss itself:
+    the forecast from exp(loss) named `perplexity` equals the forecast from the loss."""
+    runs, n, d = grid_runs(3)
+    loss = runs[0]
+    ppl = RunPoints("lm", "perplexity", loss.labels, n, n, d, 6 * n * d, np.exp(loss.y), loss.stderr * np.exp(loss.y),
+                    loss.n, higher_is_better=False)
+    common = dict(task=None, metric="error", scale="params", loss_law="shared_exponent", n_boot=0)
+    via_loss = forecast_runs(runs, "via_loss", 1.01e7, **common)
+    via_ppl = forecast_runs([ppl, runs[1]], "via_loss", 1.01e7, loss_metric="perplexity", **common)
+    assert via_ppl.pred == pytest.approx(via_loss.pred, abs=1e-6)
+    assert "log perplexity" in via_ppl.notes[0]
+
+
 def test_via_loss_two_variable_law_refuses_curves_without_runs():
     """No silent switch to a one-variable fit: a two-variable law without per-run (N, D) is an error."""
     em, c = _curves()

@@ -27,14 +27,13 @@ looked up in a registry (`FORECASTERS`, decorator `register_forecaster`):
 Back-tests have one row per held-out *run* (`labels`): runs at equal N with different D stay
 apart (see `analysis.laws.points`). `n_boot = 0` turns intervals off.
 
-`pass_at_k` is the unbiased estimator of Chen et al. 2021 (Codex paper), in its numerically
-stable product form.
+`pass_at_k` (re-exported from `metrics.sampling`) is the unbiased estimator of Chen et al. 2021.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import optimize, special, stats
@@ -43,6 +42,8 @@ from emergelab.analysis.bootstrap import point_stderr
 from emergelab.analysis.curve import Curve
 from emergelab.analysis.laws import LAWS, LawFit, fit_law
 from emergelab.analysis.laws.points import RunPoints, select
+from emergelab.metrics import metric_record
+from emergelab.metrics.sampling import pass_at_k  # noqa: F401  (re-exported: analysis.pass_at_k)
 from emergelab.registry import Registry
 
 # ---------------------------------------------------------------- record
@@ -263,14 +264,15 @@ class _Aligned:
 
 
 def _loss_source(inp: ForecastInputs, c: Curve) -> Curve | RunPoints:
-    """The loss the first stage fits: `loss=`, a loss series of the task, or −target_logprob."""
+    """The loss the first stage fits: `loss=`, a loss series of the task, or −target_logprob.
+    A metric whose record is on a log scale (perplexity) enters as its logarithm, a loss in nats."""
     if inp.loss is not None:
         return inp.loss
     want = inp.options.get("loss_metric")
     names = (want,) if want else LOSS_METRICS
     for source in (*inp.runs, *inp.curves):
         if source.metric in names and source.task == c.task:
-            return source
+            return _log_if_log_scale(source)
     for source in inp.curves:
         if source.task == c.task and source.metric == "target_logprob" and not want:
             return Curve(source.task, "neg_target_logprob", source.scale, source.x, -source.y, -source.hi,
@@ -278,6 +280,17 @@ def _loss_source(inp: ForecastInputs, c: Curve) -> Curve | RunPoints:
                          labels=list(source.labels))
     raise ValueError(f"via_loss needs a loss for task {c.task}: loss=, a {'/'.join(names)} series, "
                      "or a target_logprob curve")
+
+
+def _log_if_log_scale(source: Curve | RunPoints) -> Curve | RunPoints:
+    if not metric_record(source.metric, warn=False).log_scale:
+        return source
+    y = np.asarray(source.y, dtype=float)
+    se = None if source.stderr is None else np.asarray(source.stderr, dtype=float) / y
+    if isinstance(source, RunPoints):
+        return replace(source, metric=f"log {source.metric}", y=np.log(y), stderr=se)
+    return replace(source, metric=f"log {source.metric}", y=np.log(y), lo=np.log(np.maximum(source.lo, 1e-300)),
+                   hi=np.log(np.maximum(source.hi, 1e-300)), stderr=se, samples=None)
 
 
 def _law_inputs(law: str, scale: str) -> tuple[str, ...]:
@@ -371,20 +384,6 @@ def _via_loss(inp: ForecastInputs) -> _Prediction:
 
 
 # ---------------------------------------------------------------- high resolution (PassUntil)
-
-
-def pass_at_k(n: np.ndarray | int, c: np.ndarray | int, k: int) -> np.ndarray:
-    """Unbiased pass@k from n samples with c correct: 1 − C(n−c, k)/C(n, k), computed as
-    1 − Π_{i=n−c+1}^{n} (1 − k/i) (Chen et al. 2021) so that nothing overflows."""
-    n_arr, c_arr = np.broadcast_arrays(np.asarray(n, dtype=np.int64), np.asarray(c, dtype=np.int64))
-    out = np.empty(n_arr.shape, dtype=float)
-    for idx in np.ndindex(n_arr.shape):
-        nn, cc = int(n_arr[idx]), int(c_arr[idx])
-        if nn - cc < k:
-            out[idx] = 1.0
-        else:
-            out[idx] = 1.0 - float(np.prod(1.0 - k / np.arange(nn - cc + 1, nn + 1)))
-    return out if out.shape else out[()]
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from emergelab.spec import ExperimentSpec, SpecError
-from emergelab.store import Store
+from emergelab.store import DB_NAME, Store
 from emergelab.store.lock import SweepLock
 from emergelab.sweep.executors import EXECUTORS
 from emergelab.sweep.plan import RunGroup, SnapshotSettings, plan
@@ -80,6 +80,8 @@ def _write_weights(folder: Path, weights: dict[str, bytes]) -> None:
 
 
 def _stored(folder: Path, planned: set[str]) -> int:
+    if not (folder / DB_NAME).exists():
+        return 0
     with Store(folder, read_only=True) as store:
         return len(store.done_run_ids() & planned)
 
@@ -104,27 +106,29 @@ def run_experiment(
     settings = snapshot_settings(spec, folder)
     groups = plan(spec, settings)  # before the folder exists, so a spec that cannot be planned leaves nothing
     snapshots = SharedStorage(settings.storage)
+    planned = {rid for g in groups for rid in g.run_ids}
     with SweepLock(folder):
-        with Store(folder) as store:
-            todo, planned, skipped = pending_groups(groups, store, force)
-            store.set_fact("name", spec.name)
-            store.set_fact("spec_yaml", yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
-            store.set_fact("spec_digest", spec.digest())
-        if on_start:
-            on_start(sum(g.total_steps for g in todo), len(todo))
-        trained = 0
-        execute = EXECUTORS[spec.executor.kind]
         try:
-            with stop_on_signals(), closing(execute(todo, spec.executor.workers, on_step, spec.executor.address)) as finished:
-                for group, output in finished:
-                    _write_weights(folder, output.weights)
-                    with Store(folder, wait=WRITE_WAIT_SECONDS) as store, store.transaction():
-                        for result in output.results:
-                            store.write_run(result)
-                    trained += len(output.results)
-                    snapshots.remove(snapshot_name(group.run_ids))
-                    if on_group_done:
-                        on_group_done(group)
+            with stop_on_signals():
+                with Store(folder) as store:
+                    todo, planned, skipped = pending_groups(groups, store, force)
+                    store.set_fact("name", spec.name)
+                    store.set_fact("spec_yaml", yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+                    store.set_fact("spec_digest", spec.digest())
+                if on_start:
+                    on_start(sum(g.total_steps for g in todo), len(todo))
+                trained = 0
+                execute = EXECUTORS[spec.executor.kind]
+                with closing(execute(todo, spec.executor.workers, on_step, spec.executor.address)) as finished:
+                    for group, output in finished:
+                        _write_weights(folder, output.weights)
+                        with Store(folder, wait=WRITE_WAIT_SECONDS) as store, store.transaction():
+                            for result in output.results:
+                                store.write_run(result)
+                        trained += len(output.results)
+                        snapshots.remove(snapshot_name(group.run_ids))
+                        if on_group_done:
+                            on_group_done(group)
         except KeyboardInterrupt as e:
             signum = e.signum if isinstance(e, Interrupted) else None
             raise SweepInterrupted(_stored(folder, planned), len(planned), signum) from None

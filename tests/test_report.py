@@ -210,3 +210,35 @@ def test_analyze_table_fits_80_columns():
     for m in metrics:
         assert re.search(rf"\b{m}\b", text)
     assert "metric_artifact" in text and "inconclusive" in text and "36k [36k, 37k]" in text
+
+
+# ------------------------------------------------------------------ an imported folder
+
+
+def test_imported_folder_reads_well(tmp_path):
+    """Two families × three sizes × three checkpoints on two tasks, imported from a long table:
+    contents and a task filter, families as colours, chance lines, one training line per model."""
+    from typer.testing import CliRunner
+
+    from emergelab.cli import app
+    from emergelab.report import write_report
+
+    lines = ["model,family,params,task,metric,shots,step,value,chance"]
+    for family, shift in (("alpha", 0.0), ("beta", 0.1)):
+        for size in (1e8, 1e9, 1e10):
+            for step in (1000, 10000, 100000):
+                for task in ("piqa", "arc_easy"):
+                    value = 0.25 + 0.05 * np.log10(size / 1e8) + shift + 0.02 * np.log10(step / 1000)
+                    lines.append(f"{family}-{size:.0e},{family},{size:.0e},{task},acc,0,{step},{value:.3f},0.25")
+    (tmp_path / "long.csv").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["import", str(tmp_path / "long.csv"), "--out", str(tmp_path / "imp")])
+    assert result.exit_code == 0, result.output
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        page = write_report(tmp_path / "imp").read_text()
+    assert 'id="task-filter"' in page and '<option value="piqa">' in page and '<nav class="contents">' in page
+    names = set(re.findall(r'"name":"([^"]+)"', page))
+    assert {"alpha", "beta"} <= names  # families as colours in the size panels
+    assert {"alpha-1e+08", "beta-1e+10"} <= names  # one training line per model
+    assert '<section id="checkpoints">' in page
+    assert page.count('"y0":0.25') >= 2  # chance lines, one per size panel

@@ -60,13 +60,17 @@ def _points(fig: go.Figure, c: Curve, name: str) -> None:
                              line=dict(color="black"), marker=dict(size=8), text=c.labels or None))
 
 
-def verdict_table_html(rows: list[AnalysisRow]) -> str:
-    """One row per task × metric. The scores are the verdict's own (oriented so that higher is
-    better), the same numbers the summary and `emergelab analyze` print."""
+def verdict_table_html(rows: list[AnalysisRow], series: list[str] | None = None) -> str:
+    """One row per task × metric (× series: family, shots, knob, when given). The scores are the
+    verdict's own (oriented so that higher is better), the same numbers the summary and
+    `emergelab analyze` print."""
+    with_series = series is not None and any(series)
     head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in TABLE_COLUMNS)
+    if with_series:
+        head = head.replace("<th>metric</th>", "<th>series</th><th>metric</th>", 1)
     body = []
-    for r in rows:
-        cells = []
+    for i, r in enumerate(rows):
+        cells = [f"<td>{html.escape(series[i])}</td>"] if with_series else []
         for c in TABLE_COLUMNS:
             v = getattr(r, c)
             if c == "threshold" and r.threshold is not None:
@@ -78,6 +82,8 @@ def verdict_table_html(rows: list[AnalysisRow]) -> str:
             else:
                 text = "–" if v is None else str(v)
             cells.append(f"<td>{html.escape(text)}</td>")
+            if with_series and c == "task":
+                cells.append(cells.pop(0))  # series after the task
         body.append(f'<tr class="verdict-{html.escape(r.verdict)}" data-task="{html.escape(r.task)}" '
                     f'title="{html.escape(r.reason)}">' + "".join(cells) + "</tr>")
     return (f'<table class="analysis-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
@@ -120,7 +126,7 @@ def mirage_section_html(evidence: list[TaskEvidence]) -> str:
         for metric, m in ev.mirages.items():
             if not any(np.isfinite(r.pred).any() for r in m.routes):
                 continue
-            parts.append(f'<div data-task="{html.escape(ev.task)}" id="{anchor("mirage", f"{ev.task} {metric}")}">')
+            parts.append(f'<div data-task="{html.escape(ev.title)}" id="{anchor("mirage", f"{ev.title} {metric}")}">')
             parts.append(_fig_html(mirage_figure(m)))
             reasons = "; ".join([*m.reasons, *(r.reason for r in m.routes if r.reason)])
             parts.append(f'<p class="note">{html.escape(reasons)}</p></div>')
@@ -160,9 +166,12 @@ def analysis_section_html(
     """HTML fragment: the verdict table, then (when given) forecast plots. `evidence` (from
     `report.evidence.gather`) is computed from `curves` when not given; `rows` default to its rows."""
     evidence = gather(curves) if evidence is None else evidence
-    rows = [r for ev in evidence for r in ev.rows] if rows is None else rows
+    series = None
+    if rows is None:
+        rows = [r for ev in evidence for r in ev.rows]
+        series = [ev.series for ev in evidence for _ in ev.rows]
     parts = ['<section class="analysis">', "<h2>Emergence scores and verdicts</h2>",
-             verdict_table_html(rows)]
+             verdict_table_html(rows, series)]
     if forecasts:
         parts.append("<h3>Forecasts from the smaller models</h3>")
         by_key = {(c.task, c.metric): c for c in curves}

@@ -16,14 +16,20 @@ from emergelab.analysis.verdict import Verdict
 
 @dataclass
 class TaskEvidence:
-    """One task: its curves (one scale), the analysis rows, each metric's verdict and — for the
-    discrete metrics that came out emergent — the mirage test."""
+    """One task — or one series of it (a family, a shot count, a knob setting: `Curve.series`) —
+    with its curves (one scale), the analysis rows, each metric's verdict and, for the discrete
+    metrics that came out emergent, the mirage test."""
 
     task: str
     curves: list[Curve]
+    series: str = ""
     rows: list[AnalysisRow] = field(default_factory=list)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     mirages: dict[str, MirageResult] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"{self.task} ({self.series})" if self.series else self.task
 
     @property
     def discrete(self) -> list[Curve]:
@@ -35,16 +41,16 @@ class TaskEvidence:
 
 
 def gather(curves: list[Curve], n_boot: int = 400) -> list[TaskEvidence]:
-    """Analyse every curve once; one record per task in first-seen order."""
-    details: dict = {}
-    rows = analyze(curves, n_boot=n_boot, details=details)
-    tasks: dict[str, TaskEvidence] = {}
+    """Analyse every curve once, one series of one task at a time (so a zero-shot and a five-shot
+    curve of the same metric never share a verdict); records in first-seen order."""
+    groups: dict[tuple[str, str], TaskEvidence] = {}
     for c in curves:
-        tasks.setdefault(c.task, TaskEvidence(c.task, [])).curves.append(c)
-    for r in rows:
-        tasks[r.task].rows.append(r)
-    for (task, metric, _scale), (v, m) in details.items():
-        tasks[task].verdicts[metric] = v
-        if m is not None and v.emergent:
-            tasks[task].mirages[metric] = m
-    return list(tasks.values())
+        groups.setdefault((c.task, c.series), TaskEvidence(c.task, [], c.series)).curves.append(c)
+    for ev in groups.values():
+        details: dict = {}
+        ev.rows = analyze(ev.curves, n_boot=n_boot, details=details)
+        for (_task, metric, _scale), (v, m) in details.items():
+            ev.verdicts[metric] = v
+            if m is not None and v.emergent:
+                ev.mirages[metric] = m
+    return list(groups.values())

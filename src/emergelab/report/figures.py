@@ -18,17 +18,33 @@ COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e3
 
 
 def metric_panels(curves: list[Curve], title: str, per_row: int = 3) -> go.Figure:
-    """One task: every metric vs scale side by side (rows of three), log-x, 95 % intervals as error bars."""
+    """One task: every metric (and series: shots, knob) vs scale side by side (rows of three),
+    log-x, 95 % intervals as error bars, chance dotted. Points of different model families
+    (imported results) get one colour per family, named in the legend."""
+    from emergelab.report.style import category_colors
+
     rows = -(-len(curves) // per_row)
-    fig = make_subplots(rows=rows, cols=per_row, subplot_titles=[c.metric for c in curves],
+    titles = [f"{c.metric} ({c.series})" if c.series else c.metric for c in curves]
+    fig = make_subplots(rows=rows, cols=per_row, subplot_titles=titles,
                         horizontal_spacing=0.07, vertical_spacing=0.32 / rows)
+    families = category_colors(f for c in curves for f in c.families if f)
+    shown: set[str] = set()
     for i, c in enumerate(curves):
         row, col = i // per_row + 1, i % per_row + 1
-        fig.add_trace(go.Scatter(
-            x=c.x, y=c.y, mode="lines+markers", name=c.metric, showlegend=False, line={"color": COLORS[0]},
-            error_y={"type": "data", "symmetric": False, "array": c.hi - c.y, "arrayminus": c.y - c.lo},
-            text=c.labels or None, hovertemplate="%{text}<br>x=%{x:.3g}<br>y=%{y:.4g}<extra></extra>",
-        ), row=row, col=col)
+        point_family = c.families if len(c.families) == len(c) else [""] * len(c)
+        split = len(set(point_family)) > 1
+        for family in dict.fromkeys(point_family):
+            at = np.array([f == family for f in point_family])
+            color = families.get(family, COLORS[0]) if split else COLORS[0]
+            fig.add_trace(go.Scatter(
+                x=c.x[at], y=c.y[at], mode="lines+markers", name=family or c.metric, legendgroup=family,
+                showlegend=split and family not in shown, line={"color": color},
+                error_y={"type": "data", "symmetric": False, "array": (c.hi - c.y)[at], "arrayminus": (c.y - c.lo)[at]},
+                text=[c.labels[j] for j in np.flatnonzero(at)] if c.labels else None,
+                hovertemplate="%{text}<br>x=%{x:.3g}<br>y=%{y:.4g}<extra></extra>",
+            ), row=row, col=col)
+            if split:
+                shown.add(family)
         if c.chance is not None:
             fig.add_hline(y=c.chance, line={"dash": "dot", "color": "grey"}, row=row, col=col)
         fig.update_xaxes(type="log", title_text=SCALE_LABEL.get(c.scale, c.scale), title_font_size=11, row=row, col=col)

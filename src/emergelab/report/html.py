@@ -20,7 +20,7 @@ import yaml
 from plotly.offline import get_plotlyjs
 
 from emergelab.analysis.curve import Curve
-from emergelab.analysis.curves import curves_from_points, curves_from_rows, metric_rows
+from emergelab.analysis.curves import curves_from_rows, load_curves, metric_rows
 from emergelab.analysis.emergence import emergence_score
 from emergelab.analysis.threshold import with_group_labels
 from emergelab.report.analysis_section import analysis_section_html, mirage_section_html
@@ -31,6 +31,7 @@ from emergelab.report.glossary import glossary_html
 from emergelab.report.questions import entropy_section_html, gain_section_html
 from emergelab.report.style import model_order, size_colors
 from emergelab.report.summary import anchor, summary_html
+from emergelab.report.training import checkpoint_curves_html, training_section_html
 from emergelab.store import DB_NAME, RunRecord, Store
 from emergelab.theory import TheoryResult, load_results
 
@@ -153,8 +154,13 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
     gain = gain_section_html(curves)  # open questions (report/questions.py): gain of a knob value over a baseline
     entropy = entropy_section_html(folder)  # and loss = entropy + KL on tasks with random answers
     curves = with_group_labels(curves)  # curves of different knob values stay apart in panels and tables
-    if points:
-        curves += curves_from_points(points, "params")
+    imported_training = ""
+    if points:  # imported aggregate results: final checkpoint vs size, every checkpoint vs step
+        native = {r.task for r in rows}
+        curves += [c for c in load_curves(folder, "params") if c.task not in native]
+        sizes = {p.model: p.params for p in points if p.params is not None}
+        imported_training = checkpoint_curves_html(
+            [c for c in load_curves(folder, "step") if c.task not in native and c.model], sizes, _fig)
     colors = size_colors(model_order({r.model: r.non_embedding_params for r in rows}))
     sections: list[Section] = []
     if curves:
@@ -165,10 +171,10 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
             sections.append(Section("mirage", "Mirage test", mirage))
         if tables:
             sections.append(Section("failures", "Example answers", failures_section(tables)))
-        from emergelab.report.training import training_section_html  # transitions and probes vs step
-
         if dynamics := training_section_html(folder, rows, _fig, colors):
             sections.append(Section("training", "Training dynamics", dynamics))
+        if imported_training:
+            sections.append(Section("checkpoints", "Over training (imported)", imported_training))
         sections.append(Section("analysis", "Emergence scores and verdicts", analysis_section_html(curves, evidence=evidence)))
         if facilitation:
             sections.append(Section("facilitation", "Facilitation", facilitation))

@@ -137,10 +137,10 @@ def task_summary_html(ev: TaskEvidence) -> str:
         if v is not None:
             sentences.append(verdict_sentence(c, v))
         if c.metric in ev.mirages:
-            sentences.append(mirage_sentence(ev.mirages[c.metric], ev.task))
+            sentences.append(mirage_sentence(ev.mirages[c.metric], ev.title))
     sentences.append(continuous_sentence(ev.continuous, ev.verdicts))
     links = f' <a href="#{anchor("metrics", ev.task)}">figures</a>'
-    return (f'<li data-task="{html.escape(ev.task)}"><b>{html.escape(ev.task)}</b>. '
+    return (f'<li data-task="{html.escape(ev.title)}"><b>{html.escape(ev.title)}</b>. '
             + " ".join(s for s in sentences if s) + links + "</li>")
 
 

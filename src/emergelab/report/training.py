@@ -25,6 +25,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from emergelab.analysis.curve import Curve
 from emergelab.analysis.curves import MetricRow
 from emergelab.report.style import model_order, size_colors
 from emergelab.store import Store
@@ -164,3 +165,43 @@ def training_section_html(folder: str | Path, rows: list[MetricRow], fig_html,
         f"<tbody>{rows_html}</tbody></table>",
         *parts,
     ])
+
+
+def checkpoint_curves_figure(curves: list[Curve], title: str, colors: dict[str, str]) -> go.Figure:
+    """Imported results with checkpoints: each metric vs training step, a line per model (by size).
+    Step 0 cannot sit on a log axis and is left out (the caption says so)."""
+    metrics = list(dict.fromkeys((c.metric, c.shots) for c in curves))
+    cols = min(PANELS_PER_ROW, len(metrics))
+    nrows = math.ceil(len(metrics) / cols)
+    names = [m if s is None else f"{m} ({s}-shot)" for m, s in metrics]
+    fig = make_subplots(rows=nrows, cols=cols, subplot_titles=names, vertical_spacing=0.5 / max(nrows, 1) / 1.5)
+    shown: set[str] = set()
+    for i, key in enumerate(metrics):
+        row, col = i // cols + 1, i % cols + 1
+        for model in colors:
+            for c in curves:
+                if (c.metric, c.shots) == key and c.model == model:
+                    pos = c.x > 0
+                    fig.add_trace(go.Scatter(x=c.x[pos], y=c.y[pos], mode="lines+markers", name=model,
+                                             legendgroup=model, showlegend=model not in shown,
+                                             line={"color": colors[model]}), row=row, col=col)
+                    shown.add(model)
+        fig.update_xaxes(type="log", title_text="training step" if row == nrows else None, row=row, col=col)
+    fig.update_layout(title=title, height=300 * nrows + 60, width=max(650, 320 * cols), margin={"t": 70, "b": 50})
+    return fig
+
+
+def checkpoint_curves_html(curves: list[Curve], sizes: dict[str, float], fig_html) -> str:
+    """"Over training" for imported checkpoints (e.g. Pythia's): one figure per task with a line
+    per model, or "" when no model has two checkpoints after step 0."""
+    if not any(np.sum(c.x > 0) >= 2 for c in curves):
+        return ""
+    colors = size_colors(model_order({m: sizes.get(m) for m in {c.model for c in curves}}))
+    parts = ["<h2>Over training (imported checkpoints)</h2>",
+             '<p class="note">Each imported model\'s metrics at its stored checkpoints, darker = smaller; '
+             "step 0 (before training) is left off the log axis.</p>"]
+    for task in dict.fromkeys(c.task for c in curves):
+        task_curves = [c for c in curves if c.task == task]
+        parts.append(f'<div data-task="{html.escape(task)}">'
+                     f"{fig_html(checkpoint_curves_figure(task_curves, f'{task}: over training', colors))}</div>")
+    return "\n".join(parts)

@@ -57,18 +57,32 @@ def test_genuine_jumps_are_genuine_in_at_least_90_percent_of_seeds():
     assert labels.count("metric_artifact") <= 1
 
 
-def test_band_from_one_degree_of_freedom_is_undetermined():
-    # only three smaller models before the rise: the power law has 1 dof (t = 12.7) and its band
-    # covers most of [0, 1]; it may neither explain nor refute the jump
-    x = np.logspace(7, 10, 7)
-    toy = compounding_toy(x, c=1e7, alpha=-0.5, length=5)
-    se = 0.02
+def _toy_pair(x, c, noise, seed=0):
+    toy = compounding_toy(x, c=c, alpha=-0.5, length=5)
     nan = np.full_like(x, np.nan)
     d = Curve("t", "exact_match", "params", x, toy["accuracy"], nan, nan, np.full_like(x, 400.0),
-              chance=0.0, discrete=True, stderr=np.full_like(x, se))
-    lp = Curve("t", "target_logprob", "params", x, -5 * toy["cross_entropy"] * (1 + 0.15 * np.sin(np.arange(7))),
-               nan, nan, np.full_like(x, 400.0), stderr=0.15 * 5 * toy["cross_entropy"])
+              chance=0.0, discrete=True, stderr=np.full_like(x, 0.02))
+    lp = -5 * toy["cross_entropy"]
+    wiggle = 1 + noise * np.random.default_rng(seed).standard_normal(len(x))
+    c_lp = Curve("t", "target_logprob", "params", x, lp * wiggle, nan, nan, np.full_like(x, 400.0),
+                 stderr=noise * np.abs(lp))
+    return d, c_lp
+
+
+def test_band_from_one_degree_of_freedom_is_undetermined():
+    # three smaller models before the rise: the power law has 1 residual dof (t = 12.7); the route
+    # may neither explain nor refute the jump, even where its 3 points happen to line up
+    x = np.logspace(7, 10, 7)
+    d, lp = _toy_pair(x, 1e7, 0.02)
     r = mirage(d, [lp], fit_below=float(x[2]))
+    assert r.label == "undetermined" and "degree(s) of freedom" in r.routes[0].reason
+
+
+def test_band_wider_than_half_the_range_is_undetermined():
+    # enough smaller models, but the continuous metric is so noisy (30 %) that the extrapolated band
+    # covers most of [0, 1]: uninformative, whatever the observed points do
+    d, lp = _toy_pair(X, 1e8, 0.3, seed=1)
+    r = mirage(d, [lp], fit_below=float(X[5]))
     assert r.label == "undetermined"
     assert "uninformative" in r.routes[0].reason and r.routes[0].band_width > 0.5
 
@@ -153,3 +167,17 @@ def test_analyze_table_has_one_row_per_route_within_80_columns():
     rows = [line for line in text.splitlines() if line.strip()[:2] in ("1 ", "2 ", "3 ")]
     assert [line.split()[1] for line in rows] == [route.continuous_metric for route in r.routes]
     assert f"-> metric_artifact, decided by {r.deciding}" in text
+
+
+def test_lower_is_better_discrete_metric_is_judged_like_its_mirror():
+    # an imported `error` (1 − exact match) is lower-is-better by its record; same truth as exact match
+    design = MirageDesign(sizes=tuple(X), seeds=2, n_examples=500, answer_length=5, seed_logit_sd=0.0)
+    curves = simulate_curves(TOY, design, np.random.default_rng(4))
+    em = curves[0]
+    err = Curve("sim", "error", "params", em.x, 1.0 - em.y, 1.0 - em.hi, 1.0 - em.lo, em.n,
+                higher_is_better=False, discrete=True, samples=[1.0 - s for s in em.samples], answer_len=5)
+    r_em = mirage_for_task(curves, em, answer_length=5)
+    r_err = mirage_for_task(curves + [err], err, answer_length=5)
+    assert r_err.label == r_em.label == "metric_artifact"
+    for a, b in zip(r_em.routes, r_err.routes, strict=True):
+        np.testing.assert_allclose(b.pred, 1.0 - a.pred, atol=1e-9)

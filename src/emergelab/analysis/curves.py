@@ -234,7 +234,7 @@ def curves_from_points(points: list[PointRecord], scale: str, selection: Selecti
             else (np.sqrt(max(p.value * (1 - p.value), 0) / p.n_examples) if p.n_examples and 0 <= p.value <= 1 else np.nan)
             for p in pts
         ], dtype=float)
-        rec = metric_record(metric, warn=pts[0].higher_is_better is None)
+        rec = metric_record(metric)
         stated = pts[0].higher_is_better  # the file's own orientation counts only for a metric no record knows
         curves.append(Curve(
             task=task, metric=metric, scale=scale, x=x, y=y, lo=y - 1.96 * se, hi=y + 1.96 * se,

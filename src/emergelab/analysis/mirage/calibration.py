@@ -12,8 +12,9 @@ Scenarios (registry `SCENARIOS`, truth in brackets):
   exact match = p^L rises late in the design. Schaeffer et al.'s toy with binomial noise.
 - `genuine` [genuine]: the per-token probability itself jumps (logistic in log N, 6–12 logits per
   decade) from 0.2–0.5 to 0.9–0.99 late in the design: the continuous metrics jump too.
-- `uninformative` [undetermined]: the artifact model, but the rise starts right after the third
-  size, so every band rests on 3 smaller models (1 degree of freedom) and must not count.
+- `uninformative` [undetermined]: the artifact model, but exact match reaches ½ at the fourth
+  size, so at most 3 smaller models sit at the floor: every band rests on 3 points (1 degree of
+  freedom, t = 12.7) and must not count.
 - `artifact_generic` [metric_artifact]: the artifact model seen only through a metric without a
   formula (chrF-like, 100·(tokens right / L)^0.7 per example): the route must fit its link.
 - `genuine_generic` [genuine]: the genuine model seen only through that chrF-like metric.
@@ -103,7 +104,7 @@ def _artifact(x, L, rng):
 
 
 def _uninformative(x, L, rng):
-    return _power_law_p(x, L, float(x[min(4, len(x) - 1)]), rng)
+    return _power_law_p(x, L, float(x[min(3, len(x) - 1)]), rng)
 
 
 def _genuine(x, L, rng):
@@ -197,3 +198,39 @@ def mirage_calibration(design: object | None = None, scenarios: Sequence[str] | 
             lo, hi = wilson(counts[label], reps)
             rows.append(MirageCalibrationRow(name, sc.truth, label, counts[label], reps, counts[label] / reps, lo, hi))
     return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m emergelab.analysis.mirage [--reps N] [--seed S] [--seeds K] [--n N] [--seed-sd SD]`:
+    the label rates of every scenario on the default design (or the options), one row each."""
+    import argparse
+
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    ap = argparse.ArgumentParser(description="Mirage-test label rates on simulated tasks with known truth.")
+    ap.add_argument("--reps", type=int, default=200, help="simulated tasks per scenario")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=MirageDesign.seeds, help="training seeds per size")
+    ap.add_argument("--n", type=int, default=MirageDesign.n_examples, help="test examples per point")
+    ap.add_argument("--seed-sd", type=float, default=MirageDesign.seed_logit_sd, help="seed logit noise sd")
+    args = ap.parse_args(argv)
+    design = MirageDesign(seeds=args.seeds, n_examples=args.n, seed_logit_sd=args.seed_sd)
+    with Progress(transient=True) as bar:
+        job = bar.add_task("simulating", total=args.reps * len(SCENARIOS))
+        rows = mirage_calibration(design, reps=args.reps, rng=np.random.default_rng(args.seed),
+                                  progress=lambda k: bar.advance(job, k))
+    t = Table(title=f"Mirage labels on simulated tasks ({len(design.sizes)} sizes, {design.seeds} seeds, "
+                    f"n = {design.n_examples}, L = {design.answer_length}; {args.reps} per scenario, Wilson 95 %)")
+    for col in ("scenario", "truth", *MIRAGE_LABELS):
+        t.add_column(col)
+    for name in SCENARIOS:
+        cells = {r.label: f"{r.rate:.0%} [{r.lo:.0%},{r.hi:.0%}]" for r in rows if r.scenario == name}
+        t.add_row(name, SCENARIOS[name].truth, *(cells[label] for label in MIRAGE_LABELS))
+    Console().print(t)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

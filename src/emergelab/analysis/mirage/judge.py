@@ -30,6 +30,7 @@ include at least 3 continuous points.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,6 +119,22 @@ def overall(routes: list[MirageRoute]) -> tuple[str, str | None, str]:
     return "undetermined", None, "no route gives an informative band"
 
 
+class MirageNotice(UserWarning):
+    """Points the mirage test could not use (shown by the CLI)."""
+
+
+def _usable(c: Curve) -> Curve:
+    """The curve without points at a non-positive or missing scale or value (a log scale and a
+    link need both), with a warning naming what was left out."""
+    ok = np.isfinite(c.x) & (c.x > 0) & np.isfinite(c.y)
+    if ok.all():
+        return c
+    warnings.warn(f"mirage test: {c.task}/{c.metric}: left out {int((~ok).sum())} point(s) at a non-positive "
+                  f"or missing scale or value (x = {', '.join(f'{v:g}' for v in c.x[~ok][:4])})",
+                  MirageNotice, stacklevel=3)
+    return c.subset(ok)
+
+
 def _default_fit_below(dv: Verdict, discrete: Curve, continuous: Curve) -> float:
     fb = dv.split_x if dv.split_x is not None else float(np.median(discrete.x))
     xs = np.sort(continuous.x[np.isfinite(continuous.y)])
@@ -134,7 +151,8 @@ def mirage(
     """Metric-artifact test of one discrete curve against its continuous counterparts (module doc).
     `fit_below` defaults to the discrete verdict's split; giving it skips the emergence check."""
     cands = [continuous] if isinstance(continuous, Curve) else list(continuous)
-    cands = [c for c in cands if c.task == discrete.task and c is not discrete]
+    cands = [_usable(c) for c in cands if c.task == discrete.task and c is not discrete]
+    discrete = _usable(discrete)
     out = MirageResult(discrete.task, discrete.metric, "undetermined", discrete)
     dv = None
     if fit_below is None:

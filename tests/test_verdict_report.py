@@ -26,21 +26,28 @@ def _curves():
     lpc = Curve("add", "target_logprob", "params", X, lp, nan, nan, np.full_like(X, n), stderr=0.02 * np.abs(lp))
     flat = Curve("copy", "exact_match", "params", X, rng.binomial(n, 0.001, len(X)) / n, nan, nan,
                  np.full_like(X, n), chance=0.0, discrete=True)
-    return [em, lpc, flat]
+    step = np.where(X > 10**8.7, 0.9, 0.0)  # a step between two sizes: a jump by construction
+    jump = Curve("parity", "exact_match", "params", X, rng.binomial(n, step) / n, nan, nan,
+                 np.full_like(X, n), chance=0.0, discrete=True)
+    return [em, lpc, flat, jump]
 
 
 def test_analyze_rows_and_exports():
     rows = analyze(_curves(), n_boot=50)
     by = {(r.task, r.metric): r for r in rows}
     em = by[("add", "exact_match")]
-    assert em.verdict == "emergent" and em.mirage == "metric_artifact"
+    # the toy's exact match exp(-5·(N/1e8)^-0.5) is a Gompertz curve in log N with slope
+    # 0.5·ln 10 = 1.15 per decade: gentler than the verdict's 3 logits/decade, so `smooth` — but
+    # it rises from a floor, and the mirage test explains that rise by the continuous metric
+    assert em.verdict == "smooth" and em.mirage == "metric_artifact"
+    assert by[("parity", "exact_match")].verdict == "emergent"
     assert em.threshold_lo <= em.threshold <= em.threshold_hi
     assert by[("copy", "exact_match")].verdict == "flat" and by[("copy", "exact_match")].mirage is None
     assert by[("add", "target_logprob")].mirage is None
     data = json.loads(to_json(rows))
-    assert len(data) == 3 and {"verdict", "mirage", "linearity"} <= set(data[0])
+    assert len(data) == 4 and {"verdict", "mirage", "linearity"} <= set(data[0])
     assert to_csv(rows).splitlines()[0].startswith("task,metric,scale")
-    assert to_table(rows).row_count == 3 + 2  # one row per curve, one heading row per task
+    assert to_table(rows).row_count == 4 + 3  # one row per curve, one heading row per task
 
 
 def test_analysis_section_html():
@@ -61,15 +68,12 @@ def cli(monkeypatch):
     return app
 
 
-def test_cli_analyze_and_forecast(cli, tmp_path):
+def test_cli_analyze(cli, tmp_path):
+    # (the forecast command now reads runs from the store itself; its CLI tests are the laws' own)
     r = CliRunner().invoke(cli, ["analyze", str(tmp_path), "--format", "json"])
     assert r.exit_code == 0, r.output
-    assert any(row["verdict"] == "emergent" for row in json.loads(r.stdout))
-    r = CliRunner().invoke(cli, ["forecast", str(tmp_path), "--task", "add", "--metric", "exact_match",
-                                 "--fit-below", "1e9", "--method", "via_continuous", "--format", "json"])
-    assert r.exit_code == 0, r.output
-    out = json.loads(r.stdout)
-    assert out["backtest"]["n_backtest"] == 4
+    rows = {row["task"]: row for row in json.loads(r.stdout)}
+    assert rows["parity"]["verdict"] == "emergent" and rows["copy"]["verdict"] == "flat"
 
 
 def test_cli_errors_exit_2(cli, tmp_path):

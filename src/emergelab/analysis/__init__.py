@@ -22,11 +22,11 @@ from emergelab.analysis.linearity import breakthroughness, linearity
 from emergelab.analysis.mirage import MirageResult, mirage, mirage_for_task
 from emergelab.analysis.summary import AnalysisRow, analyze
 from emergelab.analysis.threshold import knob_thresholds, threshold
-from emergelab.analysis.verdict import Verdict, calibration_rates, verdict
+from emergelab.analysis.verdict import Verdict, verdict
 
 __all__ = [
     "LAWS", "AnalysisRow", "Curve", "Forecast", "LawFit", "MirageResult", "SampleCounts", "Verdict",
-    "analyze", "breakthroughness", "calibration_rates", "emergence_score", "fit_law",
+    "analyze", "breakthroughness", "emergence_score", "fit_law",
     "forecast", "knob_thresholds", "linearity", "load_curves", "mirage", "mirage_for_task", "pass_at_k",
     "point_stderr", "threshold",
     "verdict", "with_intervals",

@@ -3,7 +3,8 @@
 Route label (judged at the larger models, x > fit_below, where the discrete metric jumped):
 
 - `undetermined` when the route cannot be built (no answer length for a per-token link, fewer
-  than 3 smaller models, a link that cannot be fitted) or when its band is *uninformative*:
+  than 3 smaller models, a link that cannot be fitted), when its trend has fewer than 2 residual
+  degrees of freedom (3 smaller models: t = 12.7), or when its band is *uninformative*:
   wider than `max_band_frac` (½) of the discrete metric's range at any judged model. A band that
   covers most of [0, 1] predicts nothing, so it can neither explain nor refute the jump.
 - `metric_artifact` when at least `min_cover` (75 %) of the judged models lie inside the band
@@ -37,7 +38,7 @@ import numpy as np
 
 from emergelab.analysis.curve import Curve
 from emergelab.analysis.mirage.links import GENERIC
-from emergelab.analysis.mirage.route import MirageRoute, build_route, unusable_route
+from emergelab.analysis.mirage.route import MIN_DOF, MirageRoute, build_route, too_few, unusable_route
 from emergelab.analysis.verdict import Verdict, verdict
 from emergelab.metrics import metric_record
 
@@ -76,6 +77,10 @@ def judge_route(route: MirageRoute, *, min_cover: float = 0.75, max_band_frac: f
     lo, hi = route.lo[j], route.hi[j]
     width = np.where(np.isfinite(lo) & np.isfinite(hi), hi - lo, np.inf)
     route.band_width = float(np.max(width))
+    if route.params.get("dof", MIN_DOF) < MIN_DOF:
+        route.label = "undetermined"
+        route.reason = f"{name}: {too_few(int(route.params['points']), int(route.params['dof']))}"
+        return route
     limit = max_band_frac * route.range_width
     if not route.band_width <= limit:
         worst = int(np.argmax(width))

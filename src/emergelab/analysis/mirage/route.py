@@ -16,9 +16,10 @@ with a prediction band, and maps it to the discrete metric through a link:
   metric, never the point's own value.
 
 The band is the `level` prediction interval of the extrapolation (t quantile with the fit's
-degrees of freedom), mapped through the link. A trend needs at least `MIN_DOF` = 2 residual
-degrees of freedom (4 usable smaller models): through 3 points its form is checked by one
-residual and t = 12.7, so the route is `undetermined` whatever its band looks like.
+degrees of freedom), mapped through the link. A band counts only with at least `MIN_DOF` = 2
+residual degrees of freedom (4 usable smaller models): through 3 points the trend's form is
+checked by one residual and t = 12.7, so the judge calls such a route `undetermined` whatever its
+band looks like (the prediction is still drawn, for the reader).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ _EPS = 1e-12
 MIN_DOF = 2  # a trend's band counts only when its form is checked by at least 2 residual dof
 
 
-def _too_few(points: int, dof: int) -> str:
+def too_few(points: int, dof: int) -> str:
     return (f"trend from {points} smaller models leaves {dof} degree(s) of freedom (< {MIN_DOF}): "
             "its band would rest on an unchecked form (t = 12.7 at 1 dof)")
 
@@ -198,8 +199,8 @@ def named_route(discrete: Curve, continuous: Curve, link: Link, rec: Metric, fit
                                "within noise of zero success probability")
         s_lu = np.maximum(np.abs(np.log(ends[1, ok]) - np.log(ends[0, ok])) / 2.0, 1e-3)
         coef, cov, dof = _wls_line(np.log(small.x[ok]), np.log(u[ok]), s_lu)
-        if dof < MIN_DOF:
-            raise ValueError(_too_few(int(ok.sum()), dof))
+        if dof < 1:
+            raise ValueError(too_few(int(ok.sum()), dof))
         mean, sd = _line_predict(coef, cov, lx_all)
         q = _t(level, dof)
         to_d = lambda lu: facts.floor + (facts.best - facts.floor) * np.exp(-power * np.exp(lu))  # noqa: E731
@@ -294,8 +295,8 @@ def generic_route(discrete: Curve, continuous: Curve, rec: Metric, fit_below: fl
                          "noise; a trend with a band needs at least 3")
     s_z = np.maximum(np.abs(z_b[ok] - z_a[ok]) / 2.0, 1e-6 * (np.ptp(z[ok]) or 1.0))
     coef, cov, dof = _wls_line(np.log(small.x[ok]), z[ok], s_z)
-    if dof < MIN_DOF:
-        raise ValueError(_too_few(int(ok.sum()), dof))
+    if dof < 1:
+        raise ValueError(too_few(int(ok.sum()), dof))
     zm, zsd = _line_predict(coef, cov, np.log(discrete.x))
     q = _t(level, dof)
     di, cj = _paired(discrete, continuous)

@@ -99,7 +99,8 @@ class Forecast:
             "n_backtest": float(have.sum()),
             "mean_abs_error": float(np.mean(self.abs_error[have])),
             "mean_rel_error": float(np.nanmean(rel)) if np.isfinite(rel).any() else float("nan"),
-            "coverage": float(np.mean(self.covered[have])),
+            # no interval (n_boot = 0), no coverage
+            "coverage": float(np.mean(self.covered[have])) if np.isfinite(self.lo[have]).any() else float("nan"),
         }
 
 

@@ -23,6 +23,7 @@ from rich.table import Table
 from emergelab.analysis.laws import LAWS, LawFit, fit_law
 from emergelab.analysis.select import Selection
 from emergelab.cli import options
+from emergelab.metrics import metric_record
 
 app = typer.Typer(add_completion=False, rich_markup_mode="markdown")
 
@@ -72,7 +73,8 @@ def _folder_inputs(folder: Path, law: str, x: list[str], scale: str | None, metr
     """Law input and y from an experiment folder, one point per run (never pooled across N or D).
 
     Each `--x` is a scale coordinate (params, non_embedding_params, tokens, flops; N, D, C) or
-    another metric of the same runs (e.g. `--x loss` for error_link)."""
+    another metric of the same runs (e.g. `--x loss` for error_link); a metric on a log scale by its
+    record (perplexity) enters as its logarithm, a loss in nats."""
     from emergelab.analysis.laws.points import ALIASES, COLUMNS, load_run_points, select
 
     if metric is None:
@@ -97,7 +99,8 @@ def _folder_inputs(folder: Path, law: str, x: list[str], scale: str | None, metr
             except ValueError:
                 raise FitInputError(f"--x {name}: neither a scale ({', '.join(COLUMNS)}) nor a metric of "
                                     f"{target.task}") from None
-            by_label = dict(zip(other.labels, other.y.tolist(), strict=True))
+            values = np.log(other.y) if metric_record(other.metric, warn=False).log_scale else other.y
+            by_label = dict(zip(other.labels, values.tolist(), strict=True))
             columns.append(np.array([by_label.get(lab, np.nan) for lab in target.labels]))
     keep = np.isfinite(target.y) & np.all([np.isfinite(c) for c in columns], axis=0)
     if not keep.all():
@@ -205,7 +208,8 @@ def fit_command(
     law: Annotated[str, typer.Option(help="Law name: " + ", ".join(sorted(LAWS)) + ".")] = "power_law",
     x: Annotated[list[str] | None, typer.Option(
         "--x", help="Input column(s); repeat for (N, D). Folder: params, non_embedding_params, tokens, flops "
-        "(or N, D, C), or another metric of the same runs (error_link: --x loss).")] = None,
+        "(or N, D, C), or another metric of the same runs (error_link: --x loss; perplexity enters as its log)."
+    )] = None,
     y: Annotated[str | None, typer.Option("--y", help="Table: the metric column.")] = None,
     scale: Annotated[str | None, typer.Option(
         help="Folder: the one input of a one-variable law (default non_embedding_params, else params).")] = None,
@@ -238,7 +242,9 @@ def fit_command(
 
         emergelab fit runs/demo --law power_law --task addition --metric token_edit_distance
 
-        emergelab fit runs/mine --law error_link --metric error --x loss
+        emergelab fit runs/opt --law power_law --task lambada_openai --metric ppl --scale params --predict 1.75e11
+
+        emergelab fit runs/opt --law error_link --task lambada_openai --metric acc --x ppl --predict L=1.0
     """
     try:
         if law not in LAWS:
@@ -257,9 +263,7 @@ def fit_command(
         typer.echo(render(fit, output, predicted))
         return
     console = Console(width=80)
-    console.print(render(fit, output, predicted))
-    for note in fit.notes:
-        console.print(f"note: {note}")
+    console.print(render(fit, output, predicted))  # fit.notes were shown as warnings already
     if wanted and not fit.n_bootstrap:
         console.print("note: no interval for the predictions (use --bootstrap N)")
 

@@ -63,7 +63,7 @@ def forecast_cmd(
 
       emergelab forecast runs/demo --task addition --metric exact_match --fit-below 2e4 --method via_continuous --format json
 
-      emergelab forecast runs/overtrain --metric error --method via_loss --loss-law chinchilla --scale flops --fit-below 1e20
+      emergelab forecast runs/opt --task lambada_openai --metric acc --method via_loss --loss-metric ppl --scale params --fit-below 3e9
 
       emergelab forecast runs/code --metric pass@1 --method high_resolution --scale params --fit-below 3e7
 
@@ -140,6 +140,6 @@ def backtest_table(f) -> Table:
                   "-" if np.isnan(r) else f"{r:.1%}")
     s = f.summary()
     if s.get("n_backtest"):
-        t.caption = (f"{int(s['n_backtest'])} held-out runs: mean relative error {s['mean_rel_error']:.1%}, "
-                     f"interval coverage {s['coverage']:.0%}")
+        t.caption = (f"{int(s['n_backtest'])} held-out runs: mean relative error {s['mean_rel_error']:.1%}"
+                     + (f", interval coverage {s['coverage']:.0%}" if np.isfinite(s["coverage"]) else ""))
     return t

@@ -78,6 +78,8 @@ class IsoFlop(LawBase):
         """Each budget's parabola uses 3 points' worth, the line through the vertices 2 budgets'."""
         n, c = _n_and_c(x, given)
         groups = [g for g in _groups(c) if len(g) >= 3]
+        if len(groups) < 2:
+            raise ValueError("isoflop needs >= 2 compute budgets with >= 3 points each")
         return min(sum(len(g) - 3 for g in groups), len(groups) - 2)
 
     def fit(self, x: Any, y: np.ndarray, *, n_bootstrap: int, seed: int, given: str = "D",

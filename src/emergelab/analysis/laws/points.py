@@ -188,7 +188,7 @@ def _make(task: str, metric: str, labels: list[str], cols: dict[str, list[float]
           declared_higher: bool | None = None, chance: float | None = None) -> RunPoints:
     """Facts (orientation, discreteness) come from the metric's registry record; only a metric no
     record describes takes the orientation its import stored (stated in the file or defaulted)."""
-    record = metric_record(metric, warn=declared_higher is None)
+    record = metric_record("loss" if metric == NATIVE_LOSS else metric, warn=declared_higher is None)
     higher = record.higher_is_better if record.known or declared_higher is None else declared_higher
     arrays = {k: np.asarray(cols[k], dtype=float) for k in (*COLUMNS, "y", "stderr", "n")}
     return RunPoints(task, metric, labels, **arrays, higher_is_better=higher, discrete=record.discrete,

@@ -150,6 +150,7 @@ def test_calibration_rates_per_scenario():
     assert rate[("genuine", "genuine")] >= 0.9 and rate[("genuine", "metric_artifact")] <= 0.02
     assert rate[("artifact_generic", "genuine")] <= 0.05
     assert rate[("genuine_generic", "metric_artifact")] <= 0.02
+    assert rate[("uninformative", "undetermined")] >= 0.95
 
 
 def test_analyze_table_has_one_row_per_route_within_80_columns():

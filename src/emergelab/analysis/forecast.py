@@ -32,6 +32,7 @@ apart (see `analysis.laws.points`). `n_boot = 0` turns intervals off.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -157,9 +158,15 @@ def _small(curve: Curve, fit_below: float) -> Curve:
 
 
 def _noise(curve: Curve) -> np.ndarray:
+    """Per-point standard errors for weighting; unknown ones are imputed, with a warning."""
     se = point_stderr(curve)
+    known = np.isfinite(se) & (se > 0)
+    if known.all():
+        return se
     fallback = 0.02 * max(float(np.nanstd(curve.y)), 1e-3)
-    return np.where(np.isfinite(se) & (se > 0), se, fallback)
+    warnings.warn(f"{curve.task}/{curve.metric}: {int((~known).sum())} fitted point(s) have no standard error; "
+                  f"weighted as if it were {fallback:.3g} (2 % of the curve's spread)", UserWarning, stacklevel=3)
+    return np.where(known, se, fallback)
 
 
 def _is_rate(curve: Curve) -> bool:

@@ -234,3 +234,30 @@ def test_debug_shows_the_traceback_of_a_user_error(tmp_path):
 def test_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"emergelab {version('emergelab')}"
+
+
+SAMPLES = Path(__file__).parent / "data" / "import" / "EleutherAI__pythia-160m"
+
+
+@pytest.mark.parametrize("fmt", ["lm-eval-v0.4", "lm-eval-v0.3", "lm-eval-samples", "counts", "table"])
+def test_import_a_json_list_under_any_format(tmp_path, fmt):
+    """Once an AttributeError traceback for lm-eval-v0.4."""
+    path = tmp_path / "list.json"
+    path.write_text('[{"a": 1}, 2]')
+    out = tmp_path / "out"
+    assert_refused(runner.invoke(app, ["import", str(path), "--out", str(out), "--input-format", fmt]), "list.json")
+    assert not out.exists()
+
+
+def test_import_an_id_beyond_the_store_integers(tmp_path):
+    """Found by the fuzzer: a doc_id of 2**31 was an ArrowInvalid traceback (ids are 32-bit in the store)."""
+    name = next(SAMPLES.glob("samples_arc_easy_*.jsonl")).name
+    lines = (SAMPLES / name).read_text().splitlines()
+    record = json.loads(lines[0])
+    record["doc_id"] = 2**31
+    folder = tmp_path / SAMPLES.name
+    folder.mkdir()
+    (folder / name).write_text("\n".join([json.dumps(record), *lines[1:]]) + "\n")
+    out = tmp_path / "out"
+    assert_refused(runner.invoke(app, ["import", str(folder / name), "--out", str(out)]), "2147483648", "32-bit")
+    assert not out.exists()

@@ -148,6 +148,17 @@ def run_id(model: str, task: str, shots: int | None = None) -> str:
     return f"import:{model}:{task}" + ("" if shots is None else f":{shots}-shot")
 
 
+def _arrow_table(columns: dict[str, list], schema: pa.Schema, source: str) -> pa.Table:
+    """The store keeps ids, steps and counts as 32-bit integers: a value beyond them (a doc_id of
+    2**31) is the file's problem, said as one line, not an ArrowInvalid."""
+    for column in schema:
+        if pa.types.is_int32(column.type):
+            bad = next((v for v in columns[column.name] if v is not None and not -(2**31) <= v < 2**31), None)
+            if bad is not None:
+                raise ImportFileError(source, f"{column.name} {bad} is outside the 32-bit range the store keeps")
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
 def _runs(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float], families: dict[str, str | None],
           tokens_per_step: float | None) -> list[ImportedRun]:
     groups: dict[tuple[str, str, int | None], list[tuple[Path, ExampleDraft]]] = defaultdict(list)
@@ -196,10 +207,11 @@ def _runs(parsed: list[tuple[Path, Parsed]], sizes: dict[str, float], families: 
             family=families[model], shots=shots,
             tokens_per_step=None if tokens_per_step is None else round(tokens_per_step),
         )
+        source = ", ".join(sorted({str(p) for p, _ in drafts}))
         runs.append(ImportedRun(
             record=record,
-            example_scores=pa.Table.from_pydict(scores, schema=SCORES_SCHEMA) if scores else None,
-            sample_counts=pa.Table.from_pydict(counts, schema=COUNTS_SCHEMA) if counts else None,
+            example_scores=_arrow_table(scores, SCORES_SCHEMA, source) if scores else None,
+            sample_counts=_arrow_table(counts, COUNTS_SCHEMA, source) if counts else None,
             id_names=id_names,
         ))
     return runs

@@ -201,8 +201,14 @@ def test_analyze_table_fits_80_columns():
     from emergelab.analysis.summary import AnalysisRow, to_table
 
     metrics = ["target_logprob", "target_prob", "token_edit_distance", "exact_match"]
-    rows = [AnalysisRow("addition-3d", m, "non_embedding_params", 12, 34.45, -0.123, "inconclusive", 3.6e4, 3.55e4,
-                        3.7e4, "metric_artifact", "why") for m in metrics]
+    from dataclasses import fields
+
+    given = dict(task="addition-3d", scale="non_embedding_params", n_points=12, emergence_score=34.45,
+                 linearity=-0.123, verdict="inconclusive", threshold=3.6e4, threshold_lo=3.55e4, threshold_hi=3.7e4,
+                 mirage="metric_artifact", reason="why")
+    filler = {"str": "", "float": -0.123, "int": 12}  # any other column the row grows: a wide value
+    rows = [AnalysisRow(**{f.name: given.get(f.name, m if f.name == "metric" else filler.get(str(f.type).split(" ")[0]))
+                           for f in fields(AnalysisRow)}) for m in metrics]
     console = Console(width=80, record=True, color_system=None)
     console.print(to_table(rows))
     text = console.export_text()

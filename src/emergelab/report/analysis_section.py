@@ -128,7 +128,8 @@ def mirage_section_html(evidence: list[TaskEvidence]) -> str:
                 continue
             parts.append(f'<div data-task="{html.escape(ev.title)}" id="{anchor("mirage", f"{ev.title} {metric}")}">')
             parts.append(_fig_html(mirage_figure(m)))
-            reasons = "; ".join([*m.reasons, *(r.reason for r in m.routes if r.reason)])
+            others = [r.reason for r in m.routes if r.reason and r.continuous_metric != m.deciding]
+            reasons = "; ".join([*m.reasons, *others])
             parts.append(f'<p class="note">{html.escape(reasons)}</p></div>')
     if not parts:
         return ""

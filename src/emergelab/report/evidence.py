@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from emergelab.analysis.curve import Curve
 from emergelab.analysis.mirage import MirageResult
 from emergelab.analysis.summary import AnalysisRow, analyze
@@ -18,7 +20,7 @@ from emergelab.analysis.verdict import Verdict
 class TaskEvidence:
     """One task — or one series of it (a family, a shot count, a knob setting: `Curve.series`) —
     with its curves (one scale), the analysis rows, each metric's verdict and, for the discrete
-    metrics that came out emergent, the mirage test."""
+    metrics with at least one usable continuous route, the mirage test."""
 
     task: str
     curves: list[Curve]
@@ -51,6 +53,6 @@ def gather(curves: list[Curve], n_boot: int = 400) -> list[TaskEvidence]:
         ev.rows = analyze(ev.curves, n_boot=n_boot, details=details)
         for (_task, metric, _scale), (v, m) in details.items():
             ev.verdicts[metric] = v
-            if m is not None and v.emergent:
-                ev.mirages[metric] = m
+            if m is not None and any(np.isfinite(r.pred).any() for r in m.routes):
+                ev.mirages[metric] = m  # drawn whenever a route predicts something, emergent or not
     return list(groups.values())

@@ -80,10 +80,12 @@ def verdict_sentence(c: Curve, v: Verdict) -> str:
             evidence += (f"cannot reach the larger ones (joint test {html.escape(fmt_p(v.joint_p))}); they exceed it by "
                          f"{fmt_value(v.excess)} ({v.excess_frac:.0%} of the metric's range) "
                          f"at {SCALE_SYMBOL.get(c.scale, c.scale)} = {fmt_scale(v.excess_x)}")
-        elif np.isfinite(v.joint_p) and np.isfinite(v.excess):
-            departs = "misses" if v.joint_p < VerdictConfig().p_joint else "is consistent with"
-            evidence += (f"{departs} the larger ones (joint test {html.escape(fmt_p(v.joint_p))}) by at most "
-                         f"{fmt_value(v.excess)} ({v.excess_frac:.0%} of the metric's range)")
+        elif np.isfinite(v.joint_p) and np.isfinite(v.excess) and v.joint_p < VerdictConfig().p_joint:
+            evidence += (f"does not fit the larger ones (joint test {html.escape(fmt_p(v.joint_p))}), but the "
+                         f"closest smooth trend that still fits the smallest comes within {fmt_value(v.excess)} "
+                         f"({v.excess_frac:.0%} of the metric's range) of them: too little to call a jump")
+        elif np.isfinite(v.joint_p):
+            evidence += f"also fits the larger ones (joint test {html.escape(fmt_p(v.joint_p))})"
         else:
             evidence = html.escape(v.reasons[-1]) if v.reasons else ""
         text += f" — {evidence}" if evidence else ""

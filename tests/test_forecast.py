@@ -236,3 +236,32 @@ def test_cli_sigmoid_orientation_from_metric_record(tmp_path: Path, name: str):
     pred = np.array([p["pred"] for p in json.loads(res.stdout)["points"]])
     close = np.allclose(pred, truth[x > 3e8], atol=0.03)
     assert close == (name == "error"), (pred, truth[x > 3e8])
+
+
+def test_cli_forecast_checkpoints_as_runs(tmp_path: Path):
+    """The over-training grid stored as checkpoints: one model per N, its D as training steps
+    (plus an untrained step 0 with no token count). With --checkpoint all every (model, step) is its own run with a
+    unique label; the two-variable loss law forecasts each trained held-out checkpoint near the
+    truth, and step 0 (no D) gets no forecast and a warning instead of breaking the fit."""
+    n, d, loss, err = overtraining_grid(4)
+    rows = [f"n{i // 3},lm,{metric},{float(v)!r},{float(n[i])!r},{float(d[i])!r},{1 + i % 3},{N_EX}\n"
+            for i in range(n.size) for metric, v in (("loss", loss[i]), ("error", err[i]))]
+    rows += [f"n{j},lm,{metric},{v},{float(n[3 * j])!r},,0,{N_EX}\n" for j in range(5)
+             for metric, v in (("loss", 10.0), ("error", 0.95))]
+    (tmp_path / "ck.csv").write_text("model,task,metric,value,params,tokens,step,n_examples\n" + "".join(rows))
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(tmp_path / "ck.csv"), "--out", str(tmp_path / "exp")]).exit_code == 0
+    with pytest.warns(UserWarning, match="no forecast for 2 run"):
+        res = runner.invoke(app, ["forecast", str(tmp_path / "exp"), "--metric", "error", "--method", "via_loss",
+                                  "--loss-law", "shared_exponent", "--scale", "params", "--fit-below", "1.01e7",
+                                  "--checkpoint", "all", "--no-intervals", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    points = json.loads(res.stdout)["points"]
+    assert len({p["run"] for p in points}) == len(points) == 8
+    for p in points:
+        model, step = p["run"].split()[0], int(p["run"].split()[-1])
+        if step == 0:
+            assert p["pred"] is None
+            continue
+        i = 3 * int(model[1:]) + step - 1
+        assert p["pred"] == pytest.approx(true_error(n[i], d[i]), abs=0.03), p

@@ -92,7 +92,7 @@ class Forecast:
 
     def summary(self) -> dict[str, float]:
         """Back-test in three numbers: mean relative error, mean absolute error, coverage."""
-        have = np.isfinite(self.observed)
+        have = np.isfinite(self.observed) & np.isfinite(self.pred)  # rows with no forecast do not count
         if not have.any():
             return {"n_backtest": 0.0}
         rel = self.rel_error[have]
@@ -313,7 +313,7 @@ def _align(src: Curve | RunPoints, inp: ForecastInputs, c: Curve, names: tuple[s
     """Loss rows with their law inputs; the target metric attached where the same run has it."""
     metric_of = dict(zip(c.labels, c.y.tolist(), strict=True)) if c.labels else {}
     if isinstance(src, RunPoints):
-        pts = src.known([*names, c.scale])
+        pts = src.known(list(dict.fromkeys([*names, c.scale])))
         return _Aligned(pts.labels, pts.column(c.scale), pts.inputs(names), pts.y,
                         np.array([metric_of.get(lab, np.nan) for lab in pts.labels]))
     if len(names) > 1:
@@ -377,14 +377,23 @@ def _via_loss(inp: ForecastInputs) -> _Prediction:
                        seed=int(inp.rng.integers(2**31)))
     link_fit = fit_law("error_link", rows.loss[on_link], -sign * rows.metric[on_link], n_bootstrap=inp.n_boot,
                        seed=int(inp.rng.integers(2**31)))
-    point, draws = _chain(loss_fit, link_fit, _target_inputs(inp, c, names))
+    at = _target_inputs(inp, c, names)
+    cols = at if isinstance(at, tuple) else (at,)
+    ok = np.all([np.isfinite(v) & (v > 0) for v in cols], axis=0)
+    point, lo, hi = (np.full(len(inp.x), np.nan) for _ in range(3))
+    draws = None
+    if ok.any():
+        point[ok], draws = _chain(loss_fit, link_fit, pick(at, ok))
     if draws is not None:
-        lo, hi = _percentiles(-sign * draws, inp.level)
+        lo[ok], hi[ok] = _percentiles(-sign * draws, inp.level)
         lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
-    else:
-        lo = hi = np.full(len(inp.x), np.nan)
     notes = [f"loss from {source.metric}: {law} ({LAWS[law].formula}) on {int(on_law.sum())} runs; "
              f"link {LAWS['error_link'].formula} on {int(on_link.sum())} runs", *loss_fit.notes, *link_fit.notes]
+    if not ok.all():
+        skipped = [lab or f"x={x:g}" for lab, x, good in zip(inp.labels, inp.x, ok, strict=True) if not good]
+        notes.append(f"no forecast for {len(skipped)} run(s) without positive {' and '.join(names)}: "
+                     + ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
+        warnings.warn(notes[-1], UserWarning, stacklevel=2)
     if inp.n_boot and draws is None:
         notes.append("no interval: a stage has no bootstrap (too few points for its parameters)")
     params = {f"loss.{k}": v for k, v in loss_fit.params.items()} | {f"link.{k}": v for k, v in link_fit.params.items()}

@@ -122,7 +122,7 @@ def _num(v: float) -> float | None:
 
 
 def to_json(f) -> dict:
-    rows = [dict(run=lab, x=float(x), pred=float(p), lo=_num(lo), hi=_num(hi), observed=_num(o), rel_error=_num(r))
+    rows = [dict(run=lab, x=float(x), pred=_num(p), lo=_num(lo), hi=_num(hi), observed=_num(o), rel_error=_num(r))
             for lab, x, p, lo, hi, o, r in zip(f.labels, f.x, f.pred, f.lo, f.hi, f.observed, f.rel_error, strict=True)]
     return {"task": f.task, "metric": f.metric, "method": f.method, "scale": f.scale, "fit_below": f.fit_below,
             "params": f.params, "backtest": {k: _num(v) for k, v in f.summary().items()}, "points": rows,
@@ -136,7 +136,7 @@ def backtest_table(f) -> Table:
         t.add_column(col, overflow="fold")
     for lab, x, p, lo, hi, o, r in zip(f.labels, f.x, f.pred, f.lo, f.hi, f.observed, f.rel_error, strict=True):
         band = "-" if np.isnan(lo) else f"[{lo:.4g}, {hi:.4g}]"
-        t.add_row(lab or "(new)", f"{x:.3g}", f"{p:.4g}", band, "-" if np.isnan(o) else f"{o:.4g}",
+        t.add_row(lab or "(new)", f"{x:.3g}", "-" if np.isnan(p) else f"{p:.4g}", band, "-" if np.isnan(o) else f"{o:.4g}",
                   "-" if np.isnan(r) else f"{r:.1%}")
     s = f.summary()
     if s.get("n_backtest"):

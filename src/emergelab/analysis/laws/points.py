@@ -168,7 +168,10 @@ def _from_imported(points: list[PointRecord]) -> list[RunPoints]:
     for (task, metric), by_model in sorted(series.items()):
         cols: dict[str, list[float]] = defaultdict(list)
         labels = []
-        for (model, shots, _family, _step), p in by_model.items():
+        steps_of = defaultdict(int)
+        for key in by_model:
+            steps_of[key[:3]] += 1
+        for (model, shots, family, step), p in by_model.items():
             se = p.stderr if p.stderr is not None else (
                 np.sqrt(max(p.value * (1 - p.value), 0.0) / p.n_examples) if p.n_examples and 0 <= p.value <= 1
                 else np.nan)
@@ -178,7 +181,8 @@ def _from_imported(points: list[PointRecord]) -> list[RunPoints]:
             cols["y"].append(float(p.value))
             cols["stderr"].append(float(se))
             cols["n"].append(float(p.n_examples or 0))
-            labels.append(model + (f" {shots}-shot" if shots is not None else ""))
+            labels.append(model + (f" {shots}-shot" if shots is not None else "")
+                          + (f" step {step}" if steps_of[(model, shots, family)] > 1 else ""))  # labels stay unique
         first = next(iter(by_model.values()))
         out.append(_make(task, metric, labels, cols, declared_higher=first.higher_is_better, chance=first.chance))
     return out

@@ -77,7 +77,7 @@ def extra_options(data: st.DataObject) -> list[str]:
     return options
 
 
-@pytest.mark.parametrize("n_files", [pytest.param(1000, marks=pytest.mark.slow), 100])
+@pytest.mark.parametrize("n_files", [pytest.param(1000, marks=pytest.mark.slow), 40])
 def test_fuzzed_import_files_end_in_success_or_one_line(monkeypatch, n_files):
     command = typer.main.get_command(app)  # built once: rebuilding it per call was half the time
     monkeypatch.setattr(typer.testing, "_get_command", lambda _app: command)

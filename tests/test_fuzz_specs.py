@@ -126,7 +126,7 @@ def fuzz_settings(n: int) -> settings:
                     suppress_health_check=list(HealthCheck))
 
 
-@pytest.mark.parametrize("n_specs", [pytest.param(1000, marks=pytest.mark.slow), 100])
+@pytest.mark.parametrize("n_specs", [pytest.param(1000, marks=pytest.mark.slow), 40])
 def test_fuzzed_specs_end_in_success_or_one_line(monkeypatch, n_specs):
     monkeypatch.setattr(experiment, "EXECUTORS", {kind: _train_nothing for kind in ("local", "ray")})
     command = typer.main.get_command(app)  # built once: rebuilding it per call was half the time

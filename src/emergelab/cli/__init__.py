@@ -22,7 +22,9 @@ from emergelab.cli.errors import ErrorMappingGroup
 
 app = typer.Typer(
     cls=ErrorMappingGroup, add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
-    help="emergelab: produce, measure, explain and predict emergent abilities of language models.",
+    help="emergelab: produce, measure, explain and predict emergent abilities of language models.\n\n"
+         "Example: `emergelab demo`, then `emergelab analyze runs/demo`. Exit codes: 0 done, "
+         "2 bad input or environment (one line), 1 internal error (`--debug` shows the traceback).",
 )
 
 
@@ -40,10 +42,7 @@ def _options(
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    """emergelab: produce, measure, explain and predict emergent abilities of language models.
-
-    Example: `emergelab run examples/demo.yaml` then `emergelab analyze runs/demo`
-    """
+    """Options for every command (the help text is the app's)."""
 
 for _group in (run, analyze, gain, entropy, forecast, fit, importing, hf):
     app.registered_commands.extend(_group.app.registered_commands)

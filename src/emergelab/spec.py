@@ -376,10 +376,13 @@ class ExperimentSpec(_Strict):
 
     @model_validator(mode="after")
     def _fits_in_memory(self) -> ExperimentSpec:
-        """Refuse a grid whose training would not fit in memory (see train/memory.py)."""
+        """Refuse a grid whose training would not fit in memory here (see train/memory.py). The
+        nodes of a Ray cluster at an address are not known here, so those sweeps are not checked."""
+        if self.executor.kind != "local" and self.executor.address:
+            return self
         need = sorted((training_bytes(size) for size in _run_sizes(self)), reverse=True)
-        if self.executor.kind == "local":
-            need = [sum(need[: self.executor.workers])]  # that many groups train at once
+        at_once = self.executor.workers if self.executor.kind == "local" else 1
+        need = [sum(need[:at_once])]
         limit, where = _memory_available(self.executor)
         if need and need[0] > limit:
             raise ValueError(
@@ -421,7 +424,7 @@ def _memory_available(executor: ExecutorSpec) -> tuple[int, str]:
     """Memory one group may use and where: the GPU when a local run will use one, else this machine."""
     import torch
 
-    if executor.kind == "local" and executor.device != "cpu" and torch.cuda.is_available():
+    if executor.device != "cpu" and torch.cuda.is_available():
         return torch.cuda.get_device_properties(0).total_memory, "the GPU"
     return memory_limit_bytes(), "this machine"
 

@@ -71,7 +71,8 @@ def local(groups: list[RunGroup], workers: int = 1, on_step: StepFn | None = Non
             yield group, run_group(group, on_step)
         return
     ctx = mp.get_context("forkserver")  # workers forked from one clean server process (sweep/processes.py)
-    ctx.set_forkserver_preload(["__main__", "emergelab.sweep.executors"])
+    # torch._dynamo: imported lazily by the first optimizer a process builds (seconds); once, here
+    ctx.set_forkserver_preload(["__main__", "emergelab.sweep.executors", "torch._dynamo"])
     counter = ctx.Value("q", 0)
     before = set(mp.active_children())
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(counter, os.getpid()))

@@ -131,3 +131,21 @@ def test_spec_accepts_the_example():
 
     spec = load_spec("examples/skill_mix.yaml")
     assert spec.tasks[0].name == "skill_mix"
+
+
+def test_cli_skills_on_a_simulated_store(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from emergelab.cli import app
+
+    _simulated_store(tmp_path, {1_000: 1, 10_000: 2, 100_000: 4}, seeds=(0,))
+    res = CliRunner().invoke(app, ["skills", str(tmp_path), "-f", "json", "--no-theory"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert [r["k_star"] for r in out["sizes"]] == [1, 2, 4]
+    assert out["scaling"][0]["gamma"] == pytest.approx(DOUBLING_GAMMA)
+    table = CliRunner().invoke(app, ["skills", str(tmp_path), "--no-theory"])
+    assert table.exit_code == 0 and "k* ∝ N^0.301" in table.stdout
+    assert CliRunner().invoke(app, ["skills", str(tmp_path / "nope")]).exit_code == 2

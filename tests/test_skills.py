@@ -149,3 +149,11 @@ def test_cli_skills_on_a_simulated_store(tmp_path):
     table = CliRunner().invoke(app, ["skills", str(tmp_path), "--no-theory"])
     assert table.exit_code == 0 and "k* ∝ N^0.301" in table.stdout
     assert CliRunner().invoke(app, ["skills", str(tmp_path / "nope")]).exit_code == 2
+
+
+def test_report_section_states_the_measured_gamma(tmp_path):
+    from emergelab.report.composition import composition_section_html
+
+    _simulated_store(tmp_path, {1_000: 1, 10_000: 2, 100_000: 4}, seeds=(0,))
+    page = composition_section_html(tmp_path, theory=False)
+    assert "k* ∝ N<sup>0.301</sup>" in page and "100×" in page

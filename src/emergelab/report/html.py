@@ -24,6 +24,7 @@ from emergelab.analysis.curves import curves_from_rows, load_curves, metric_rows
 from emergelab.analysis.emergence import emergence_score
 from emergelab.analysis.threshold import with_group_labels
 from emergelab.report.analysis_section import analysis_section_html, mirage_section_html
+from emergelab.report.composition import composition_section_html
 from emergelab.report.evidence import gather
 from emergelab.report.failures import FailureTable, failure_table, failure_table_html
 from emergelab.report.figures import curve_figure, metric_panels, save_metric_png
@@ -153,6 +154,7 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
     facilitation = facilitation_html(curves)
     gain = gain_section_html(curves)  # open questions (report/questions.py): gain of a knob value over a baseline
     entropy = entropy_section_html(folder)  # and loss = entropy + KL on tasks with random answers
+    composition = composition_section_html(folder)  # skill composition (report/composition.py)
     curves = with_group_labels(curves)  # curves of different knob values stay apart in panels and tables
     imported_training = ""
     if points:  # imported aggregate results: final checkpoint vs size, every checkpoint vs step
@@ -182,6 +184,8 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
             sections.append(Section("gain", "Techniques that help only at scale", gain))
         if entropy:
             sections.append(Section("entropy", "Loss = entropy + KL", entropy))
+        if composition:
+            sections.append(Section("composition", "Skill composition", composition))
         sections.append(Section("glossary", "Glossary", glossary_html()))
     if spec_yaml:
         sections.append(Section("spec", "Spec", f"<h2>Spec</h2><pre>{html.escape(_spec_text(spec_yaml))}</pre>"))

@@ -7,6 +7,10 @@ saw together in training. Per model size this module measures
   over seeds and then examples within each seed;
 * k* = the largest k whose success is ≥ `level` (0.5), 0 when even single skills fail; its interval
   is the same statistic on the bootstrap replicates (replicate success curves, one k* each);
+* k_cross, a continuous k*: from the last k with success ≥ level, the point where the success
+  curve falls through the level, interpolated linearly to the next k (k* ≤ k_cross < k* + 1). An
+  integer k* barely moves between bootstrap replicates, so its γ interval collapses to a point;
+  k_cross carries the same information with an interval that reflects the sampling noise;
 * the scaling of k*: k* ∝ N^γ fitted by least squares in log–log over the sizes with k* ≥ 1, γ's
   interval from refitting the replicates' k* (one replicate per size per draw). "10× scale doubles
   k" is γ = log10 2 ≈ 0.30.
@@ -50,6 +54,10 @@ class SkillCurve:
     k_star_lo: int
     k_star_hi: int
     k_star_replicates: np.ndarray  # (B,) k* on each bootstrap replicate
+    k_cross: float
+    k_cross_lo: float
+    k_cross_hi: float
+    k_cross_replicates: np.ndarray  # (B,)
 
     @property
     def censored(self) -> bool:
@@ -59,9 +67,10 @@ class SkillCurve:
 
 @dataclass
 class KStarScaling:
-    """k* ∝ N^gamma over the sizes of one task with k* ≥ 1."""
+    """k* ∝ N^gamma (or k_cross ∝ N^gamma) over the sizes of one task with k* ≥ 1."""
 
     task: str
+    measure: str  # "k_star" or "k_cross"
     gamma: float
     gamma_lo: float
     gamma_hi: float
@@ -75,6 +84,16 @@ def k_star(success: np.ndarray, level: float = LEVEL) -> int:
     """Largest k (1-based position) with success ≥ level; 0 when none reaches it."""
     ok = np.nonzero(np.asarray(success) >= level)[0]
     return int(ok[-1]) + 1 if len(ok) else 0
+
+
+def k_cross(success: np.ndarray, level: float = LEVEL) -> float:
+    """k* plus the interpolated share of the step to k* + 1 spent above the level; k* itself when
+    k* is 0 or the last tested k (nothing to interpolate towards)."""
+    ks = k_star(success, level)
+    if ks == 0 or ks == len(success):
+        return float(ks)
+    above, below = success[ks - 1], success[ks]
+    return float(ks + (above - level) / (above - below))
 
 
 def skill_curves(folder: str | Path, n_boot: int = 1000, seed: int = 0, level: float = LEVEL) -> list[SkillCurve]:
@@ -106,9 +125,12 @@ def skill_curves(folder: str | Path, n_boot: int = 1000, seed: int = 0, level: f
         lo, hi = np.quantile(reps, [0.025, 0.975], axis=0) if len(reps) else (np.full(len(ks), np.nan),) * 2
         k_reps = np.array([k_star(r, level) for r in reps], dtype=int)
         k_lo, k_hi = (np.quantile(k_reps, [0.025, 0.975]) if len(k_reps) else (np.nan, np.nan))
+        c_reps = np.array([k_cross(r, level) for r in reps])
+        c_lo, c_hi = (np.quantile(c_reps, [0.025, 0.975]) if len(c_reps) else (np.nan, np.nan))
         rows.append(SkillCurve(label, model, n, len(parts), ks, task.k_train, success, lo, hi,
                                np.array([sum(len(s[i]) for s in by_seed) for i in range(len(ks))]),
-                               k_star(success, level), int(np.floor(k_lo)), int(np.ceil(k_hi)), k_reps))
+                               k_star(success, level), int(np.floor(k_lo)), int(np.ceil(k_hi)), k_reps,
+                               k_cross(success, level), float(c_lo), float(c_hi), c_reps))
     return rows
 
 
@@ -131,8 +153,9 @@ def fit_gamma(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(slope), float(intercept)
 
 
-def fit_k_star_scaling(curves: list[SkillCurve]) -> list[KStarScaling]:
-    """γ of k* ∝ N^γ per task, with a percentile interval over the curves' bootstrap replicates.
+def fit_k_star_scaling(curves: list[SkillCurve], measure: str = "k_star") -> list[KStarScaling]:
+    """γ of k* ∝ N^γ per task (measure "k_star", or the continuous "k_cross"), with a percentile
+    interval over the curves' bootstrap replicates.
     Sizes with k* = 0 cannot enter a log fit and are left out with a warning; censored sizes
     (k* = k_max) are kept with a warning. Fewer than two usable sizes: no fit, with a warning."""
     fits = []
@@ -149,16 +172,16 @@ def fit_k_star_scaling(curves: list[SkillCurve]) -> list[KStarScaling]:
             warnings.warn(f"{task}: fewer than two sizes with k* ≥ 1; no k* ∝ N^gamma fit", stacklevel=2)
             continue
         n = np.array([c.params for c in used])
-        gamma, intercept = fit_gamma(n, np.array([c.k_star for c in used], dtype=float))
-        n_boot = min(len(c.k_star_replicates) for c in used)
+        gamma, intercept = fit_gamma(n, np.array([getattr(c, measure) for c in used], dtype=float))
+        replicates = [getattr(c, f"{measure}_replicates") for c in used]
         reps = []
-        for b in range(n_boot):
-            kb = np.array([c.k_star_replicates[b] for c in used], dtype=float)
+        for b in range(min(len(r) for r in replicates)):
+            kb = np.array([r[b] for r in replicates], dtype=float)
             if (kb >= 1).sum() >= 2:
                 ok = kb >= 1
                 reps.append(fit_gamma(n[ok], kb[ok])[0])
         lo, hi = np.quantile(reps, [0.025, 0.975]) if reps else (np.nan, np.nan)
-        fits.append(KStarScaling(task, gamma, float(lo), float(hi), 10**intercept, len(used),
+        fits.append(KStarScaling(task, measure, gamma, float(lo), float(hi), 10**intercept, len(used),
                                  float(n.min()), float(n.max())))
     return fits
 

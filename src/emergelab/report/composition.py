@@ -32,6 +32,7 @@ def composition_section_html(folder: Path, theory: bool = True) -> str:
     if not curves:
         return ""
     fits = {f.task: f for f in fit_k_star_scaling(curves)}
+    cross_fits = {f.task: f for f in fit_k_star_scaling(curves, "k_cross")}
     predicted = skill_graph_prediction() if theory else None
     parts = ["<h2>Skill composition</h2><p class=\"note\">Every test example names a set of k skills never seen "
              "together in training (k above the dashed line: larger than any training set). Bands: 95 % bootstrap "
@@ -73,6 +74,9 @@ def composition_section_html(folder: Path, theory: bool = True) -> str:
             note = (f"<p>k* ∝ N<sup>{f.gamma:.3f}</sup> [{f.gamma_lo:.3f}, {f.gamma_hi:.3f}] over {f.sizes} sizes "
                     f"(N {f.n_min:.3g}–{f.n_max:.3g}, {f.n_max / f.n_min:.0f}×): 10× N multiplies k* by "
                     f"{10 ** f.gamma:.2f}.")
+            if (g := cross_fits.get(task)) is not None:
+                note += (f" On the continuous k_cross (where success falls through {LEVEL:g}, interpolated between "
+                         f"k): N<sup>{g.gamma:.3f}</sup> [{g.gamma_lo:.3f}, {g.gamma_hi:.3f}].")
             if predicted:
                 note += (f" The skill_graph theory (error rate halving per 10×) predicts γ = {predicted.gamma:.3f} "
                          f"(crossing ratio {predicted.crossing_ratio:.2f}).")

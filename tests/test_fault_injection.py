@@ -58,49 +58,77 @@ def _whole_runs_only(folder) -> int:
     return runs
 
 
-def _timed_run(spec_path, out) -> float:
-    started = time.monotonic()
+def _training_seen(proc, folder, since: float) -> bool:
+    """This attempt has trained: a snapshot or weights file was written after `since` (or it ended)."""
+    if proc.poll() is not None:
+        return True
+    files = [p for d in ("snapshots", "weights") if (folder / d).exists() for p in (folder / d).rglob("*")]
+    return any(p.stat().st_mtime > since for p in files if p.exists())
+
+
+def _reference_run(spec_path, out) -> tuple[float, float]:
+    """(seconds until training shows on disk, seconds of the whole uninterrupted run)."""
+    started, wall = time.monotonic(), time.time()
     proc = start_sweep(spec_path, out)
+    assert wait_for(lambda: _training_seen(proc, out, wall), timeout=600, step=0.05)
+    up = time.monotonic() - started
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
-    return time.monotonic() - started
+    return up, time.monotonic() - started
+
+
+def _kill_at_a_random_moment(proc, folder, since: float, rng, start_up: float, training: float) -> bool:
+    """A quarter of the moments (all of them once every run is stored) fall in start-up: imports,
+    planning, the fork server; the rest up to a twelfth of the training after this attempt's first
+    write (training, scoring, storing). Returns whether the driver was still running then and was
+    killed."""
+    if rng.random() < 0.25 or _whole_runs_only(folder) == 8:
+        delay = rng.uniform(0.0, start_up)
+    else:
+        wait_for(lambda: _training_seen(proc, folder, since), timeout=600, step=0.05)
+        delay = rng.uniform(0.0, training / 12)
+    try:
+        proc.wait(timeout=float(delay))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+        return True
+    assert proc.returncode == 0, proc.stderr.read()
+    return False
 
 
 @pytest.mark.slow
 def test_sigkill_at_20_random_moments_resumes_to_the_uninterrupted_result(tmp_path):
     spec_path = write_spec(tmp_path / "spec.yaml", _spec())
-    full = _timed_run(spec_path, tmp_path / "reference")       # start-up + training
-    start_up = _timed_run(spec_path, tmp_path / "reference")   # nothing left to do: start-up alone
-    # kill moments uniform over start-up, planning, training and storing; a kill after start-up
-    # leaves up to a quarter of the training done, so the 20 kills fall all along the sweep
-    horizon = start_up + max(full - start_up, 1.0) / 4
+    first_write, full = _reference_run(spec_path, tmp_path / "reference")
+    training = max(full - first_write, 1.0)
+    started = time.monotonic()
+    _, err = start_sweep(spec_path, tmp_path / "reference").communicate(timeout=600)  # nothing left to do
+    start_up = time.monotonic() - started
     rng = np.random.default_rng(20261201)
     folder = tmp_path / "killed"
     kills, attempts, stored_after_kill = 0, 0, []
     while kills < KILLS and attempts < 3 * KILLS:
         attempts += 1
+        since = time.time()
         proc = start_sweep(spec_path, folder)
-        try:
-            proc.wait(timeout=float(rng.uniform(0.0, horizon)))
-            assert proc.returncode == 0, proc.stderr.read()
-            continue  # finished before the moment came: not a kill
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
-            kills += 1
-        assert wait_for(lambda p=proc: not session_processes(p.pid), timeout=120), "processes left behind"
+        killed = _kill_at_a_random_moment(proc, folder, since, rng, start_up, training)
         proc.stdout.close()
         proc.stderr.close()
+        if not killed:
+            continue  # finished before the moment came
+        kills += 1
+        assert wait_for(lambda p=proc: not session_processes(p.pid), timeout=120), "processes left behind"
         stored_after_kill.append(_whole_runs_only(folder))
     assert kills == KILLS
     assert stored_after_kill == sorted(stored_after_kill)  # a stored run is never lost
-    assert stored_after_kill[-1] > 0  # kills came after runs were stored, not only during start-up
-    _timed_run(spec_path, folder)  # resume to the end
-    assert _whole_runs_only(folder) == 8
+    _, err = start_sweep(spec_path, folder).communicate(timeout=600)  # resume to the end
+    assert _whole_runs_only(folder) == 8, err
     assert _tables(folder) == _tables(tmp_path / "reference")
     reference = sorted((tmp_path / "reference" / "weights").rglob("*.safetensors"))
     assert len(reference) == 8
     for path in reference:
         killed = load_file(folder / path.relative_to(tmp_path / "reference"))
         assert all(torch.equal(t, killed[k]) for k, t in load_file(path).items())
-    print(f"kills survived: {kills} (attempts {attempts}); runs stored after each kill: {stored_after_kill}")
+    print(f"kills survived: {kills} (attempts {attempts}); runs stored after each kill: {stored_after_kill}; "
+          f"start-up {start_up:.0f} s, training {training:.0f} s")

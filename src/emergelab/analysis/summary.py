@@ -2,7 +2,10 @@
 
 Emergence score (Schaeffer et al. 2023, Eq. 1), BIG-bench linearity (Srivastava et al. 2022),
 the Wei et al. 2022 verdict with its threshold scale and interval, and — for discrete metrics
-that come out emergent — the metric-artifact verdict from the task's continuous metrics.
+that come out emergent — the metric-artifact verdict from the task's continuous metrics. With
+`by_family`, a curve whose points come from several model families also gets one row per family
+(the pooled row's noise model counts the scatter between families at one size as between-model
+heterogeneity, `noise.py`, so it is not read as a jump).
 """
 
 from __future__ import annotations
@@ -13,23 +16,31 @@ import json
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from emergelab.analysis.curve import Curve
 from emergelab.analysis.mirage import MirageResult, mirage_for_task
 from emergelab.analysis.verdict import Verdict, verdict
 
-COLUMNS = ("task", "metric", "scale", "n_points", "emergence_score", "linearity", "verdict",
-           "threshold", "threshold_lo", "threshold_hi", "mirage", "reason")
+COLUMNS = ("task", "metric", "family", "scale", "n_points", "emergence_score", "linearity", "verdict",
+           "excess", "excess_lo", "excess_hi", "excess_frac", "threshold", "threshold_lo", "threshold_hi",
+           "mirage", "reason")
 
 
 @dataclass
 class AnalysisRow:
     task: str
     metric: str
+    family: str  # "" when the curve is not split by family; "pooled" for the pooled row of a split
     scale: str
     n_points: int
     emergence_score: float
     linearity: float
     verdict: str
+    excess: float  # larger models above the closest smooth trend, metric units (verdict.py)
+    excess_lo: float
+    excess_hi: float
+    excess_frac: float  # the excess as a fraction of the metric's range
     threshold: float | None
     threshold_lo: float | None
     threshold_hi: float | None
@@ -39,28 +50,40 @@ class AnalysisRow:
 
 def analyze(
     curves: list[Curve], *, n_boot: int = 400, seed: int = 0, answer_length: float | None = None,
-    details: dict | None = None,
+    details: dict | None = None, min_excess: float = 0.1, by_family: bool = False,
 ) -> list[AnalysisRow]:
     """Rows per curve, ordered by task then metric. Pass a dict as `details` to receive the
-    Verdict and MirageResult objects keyed by (task, metric, scale), for plots."""
+    Verdict and MirageResult objects keyed by (task, metric, scale), for plots. `min_excess` is
+    the verdict's effect-size bar; `by_family` adds a row per model family (module doc; the
+    mirage test runs on the pooled curve only)."""
     rows: list[AnalysisRow] = []
     for c in sorted(curves, key=lambda k: (k.task, k.metric, k.scale)):
-        v: Verdict = verdict(c, n_boot=n_boot, seed=seed)
+        fams = sorted(set(c.families)) if by_family and c.families else []
+        split = len(fams) > 1
+        v: Verdict = verdict(c, n_boot=n_boot, seed=seed, min_excess=min_excess)
         m: MirageResult | None = None
         if c.discrete:
             m = mirage_for_task(curves, c, answer_length=answer_length, discrete_verdict=v)
         if details is not None:
             details[(c.task, c.metric, c.scale)] = (v, m)
-        reason = v.reasons[-1] if v.reasons else ""
-        if m is not None and m.routes and m.reasons:
-            reason += f"; mirage: {m.reasons[-1]}"
-        rows.append(AnalysisRow(
-            task=c.task, metric=c.metric, scale=c.scale, n_points=len(c),
-            emergence_score=v.emergence_score, linearity=v.linearity, verdict=v.label,
-            threshold=v.threshold, threshold_lo=v.threshold_lo, threshold_hi=v.threshold_hi,
-            mirage=(m.label if m is not None and m.routes else None), reason=reason,
-        ))
+        rows.append(_row(c, v, m, "pooled" if split else ""))
+        for fam in fams if split else []:
+            sub = c.subset(np.array([f == fam for f in c.families]))
+            rows.append(_row(sub, verdict(sub, n_boot=n_boot, seed=seed, min_excess=min_excess), None, fam or "-"))
     return rows
+
+
+def _row(c: Curve, v: Verdict, m: MirageResult | None, family: str) -> AnalysisRow:
+    reason = v.reasons[-1] if v.reasons else ""
+    if m is not None and m.routes and m.reasons:
+        reason += f"; mirage: {m.reasons[-1]}"
+    return AnalysisRow(
+        task=c.task, metric=c.metric, family=family, scale=c.scale, n_points=len(c),
+        emergence_score=v.emergence_score, linearity=v.linearity, verdict=v.label,
+        excess=v.excess, excess_lo=v.excess_lo, excess_hi=v.excess_hi, excess_frac=v.excess_frac,
+        threshold=v.threshold, threshold_lo=v.threshold_lo, threshold_hi=v.threshold_hi,
+        mirage=(m.label if m is not None and m.routes else None), reason=reason,
+    )
 
 
 def _fmt(v: object, digits: int = 3) -> str:
@@ -110,9 +133,10 @@ def to_table(rows: list[AnalysisRow], title: str = "Emergence analysis"):
         thr = fmt_scale(r.threshold)
         if r.threshold is not None and r.threshold_lo is not None:
             thr += f" [{fmt_scale(r.threshold_lo)}, {fmt_scale(r.threshold_hi)}]"
-        t.add_row(r.metric, str(r.n_points), _fmt(r.emergence_score, 2), _fmt(r.linearity, 2), r.verdict, thr,
+        name = f"{r.metric} [{r.family}]" if r.family else r.metric
+        t.add_row(name, str(r.n_points), _fmt(r.emergence_score, 2), _fmt(r.linearity, 2), r.verdict, thr,
                   r.mirage or "-")
-        notes.append(f"{r.task} / {r.metric}: {r.reason}")
+        notes.append(f"{r.task} / {r.metric}{f' [{r.family}]' if r.family else ''}: {r.reason}")
     t.caption = "\n".join(notes)
     return t
 

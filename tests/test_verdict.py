@@ -166,3 +166,12 @@ def test_calibration_targets(n_sizes, seeds):
             assert r.inconclusive_rate <= 0.20, (r.scenario, r.labels)
         elif not r.scenario.startswith("jump 0.2"):
             assert r.emergent_rate >= 0.80, (r.scenario, r.labels)
+
+
+def test_dropped_bootstrap_replicates_are_announced():
+    from emergelab.analysis.bootstrap import percentile_interval
+
+    reps = np.r_[np.linspace(0, 1, 99), np.nan]
+    with pytest.warns(RuntimeWarning, match="1 of 100 bootstrap replicate"):
+        lo, hi = percentile_interval(reps)
+    assert lo == pytest.approx(0.025, abs=0.01) and hi == pytest.approx(0.975, abs=0.01)

@@ -67,6 +67,12 @@ class _quiet:
 def percentile_interval(replicates: np.ndarray, level: float = 0.95, axis: int = 0) -> tuple:
     """Percentile interval of bootstrap replicates (Efron & Tibshirani 1993, §13.3)."""
     alpha = (1.0 - level) / 2.0
+    dropped = int(np.sum(np.isnan(replicates)))
+    if dropped:  # replicates with no scored example at all: left out, and said so
+        import warnings
+
+        warnings.warn(f"{dropped} of {np.size(replicates)} bootstrap replicate(s) had no scored example "
+                      "and were left out of the interval", RuntimeWarning, stacklevel=2)
     with _quiet():
         lo = np.nanquantile(replicates, alpha, axis=axis)
         hi = np.nanquantile(replicates, 1.0 - alpha, axis=axis)

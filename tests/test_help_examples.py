@@ -51,7 +51,7 @@ EXAMPLES = sorted(dict.fromkeys((name, ex) for name, cmd in COMMANDS.items() for
                   key=lambda e: e[0] not in PRODUCERS)
 # Examples on an experiment of their own (examples/NAME.yaml): the sandbox trains a shrunk copy
 # first, which takes tens of seconds each, so they run with the slow tests.
-SPEC_FOLDER = re.compile(r"\bruns/(facilitation_\w+|entropy_kl)\b")
+SPEC_FOLDER = re.compile(r"\bruns/(facilitation_\w+|entropy_kl|skill_mix)\b")
 SLOW = ("theory gallery",)  # every toy system: ~50 s
 # Examples that name data no fixture provides yet; strict, so each turns into a failure the day it runs.
 NO_FIXTURE = {
@@ -142,3 +142,19 @@ def test_help_example_runs(sandbox, monkeypatch, name, example):
     monkeypatch.setattr("emergelab.cli.run.demo_spec_path", lambda: sandbox / "examples/demo.yaml")
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, f"{example}\n{result.output}"
+
+
+def test_export_parquet_needs_no_value(sandbox):
+    result = CliRunner().invoke(app, ["export", str(sandbox / "runs/demo"), "--parquet"])
+    assert result.exit_code == 0, result.output
+    assert (sandbox / "runs/demo/parquet/runs.parquet").is_file()
+    both = CliRunner().invoke(app, ["export", str(sandbox / "runs/demo"), "--parquet", "--hf", "x"])
+    assert both.exit_code == 2 and not (sandbox / "x").exists()
+
+
+def test_metrics_on_a_folder_without_outputs_says_why(tmp_path):
+    folder = tmp_path / "opt"
+    assert CliRunner().invoke(app, ["import", str(REPO / "examples/data/long_table.csv"), "--out", str(folder)]).exit_code == 0
+    result = CliRunner().invoke(app, ["metrics", str(folder)])
+    assert result.exit_code == 2
+    assert "no per-example outputs" in result.output and "imported aggregate results" in result.output

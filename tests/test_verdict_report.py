@@ -46,7 +46,7 @@ def test_analyze_rows_and_exports():
     assert by[("add", "target_logprob")].mirage is None
     data = json.loads(to_json(rows))
     assert len(data) == 4 and {"verdict", "mirage", "linearity"} <= set(data[0])
-    assert to_csv(rows).splitlines()[0].startswith("task,metric,scale")
+    assert to_csv(rows).splitlines()[0].startswith("task,metric,family,scale")
     assert to_table(rows).row_count == 4 + 3  # one row per curve, one heading row per task
 
 
@@ -83,3 +83,28 @@ def test_cli_errors_exit_2(cli, tmp_path):
                                  "--fit-below", "1e9"])
     assert r.exit_code == 2 and "error:" in r.output
     assert CliRunner().invoke(cli, ["forecast", "--help"]).exit_code == 0
+
+
+def test_by_family_gives_a_row_per_family_and_the_pooled_one():
+    # two families at every size: one jumps (a step), the other stays at the floor
+    rng = np.random.default_rng(1)
+    x = np.repeat(X[:8], 2)
+    fam = ["jumpers", "floor"] * 8
+    truth = np.where((x > 10**8.7) & (np.array(fam) == "jumpers"), 0.9, 0.0)
+    nan = np.full_like(x, np.nan)
+    c = Curve("t", "exact_match", "params", x, rng.binomial(500, truth) / 500, nan, nan, np.full_like(x, 500),
+              chance=0.0, discrete=True, families=fam)
+    rows = {r.family: r for r in analyze([c], n_boot=0, by_family=True)}
+    assert set(rows) == {"pooled", "jumpers", "floor"}
+    assert rows["jumpers"].verdict == "emergent" and rows["floor"].verdict == "flat"
+
+
+def test_cli_calibrate_small(tmp_path):
+    from emergelab.cli import app
+
+    r = CliRunner().invoke(app, ["calibrate", "--sizes", "6", "--reps", "10", "--no-mirage", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["rows"]
+    jumps = [row for row in rows if row["truth"] == "emergent"]
+    assert len(jumps) == 4 and jumps[-1]["rate"] >= 0.7  # a 0.8 jump is found
+    assert all(row["lo"] <= row["rate"] <= row["hi"] for row in rows)

@@ -102,7 +102,9 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     den = 1 + z * z / n
     mid = (p + z * z / (2 * n)) / den
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return float(max(mid - half, 0.0)), float(min(mid + half, 1.0))
+    lo = 0.0 if k == 0 else max(mid - half, 0.0)  # exact ends: round-off must not leave p outside
+    hi = 1.0 if k == n else min(mid + half, 1.0)
+    return float(min(lo, p)), float(max(hi, p))
 
 
 # ---------------------------------------------------------------- truths

@@ -116,3 +116,20 @@ def test_seed_study_on_a_hand_written_store(tmp_path):
     assert th[0] == pytest.approx(10 ** (3 + 0.2 / 0.45)) and th[1] == pytest.approx(10 ** (3 + 0.1 / 0.6))
     rows = summarize(study)
     assert [r.solved for r in rows] == [0, 2]
+
+
+def test_cli_seeds_on_a_hand_written_store(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from emergelab.cli import app
+
+    _store_with_seeds(tmp_path, {(1000, 0): [0.0, 0.6, 0.9], (1000, 1): [0.0, 0.2, 0.8]})
+    res = CliRunner().invoke(app, ["seeds", str(tmp_path), "-f", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    (pair,) = out["pairs"]
+    assert pair["identical"] == 0.8 and pair["both_solve"]  # seed 0 right on 180, seed 1 on 160
+    assert CliRunner().invoke(app, ["seeds", str(tmp_path)]).exit_code == 0
+    assert CliRunner().invoke(app, ["seeds", str(tmp_path / "nope")]).exit_code == 2

@@ -3,6 +3,7 @@
     run.py        run, demo, report, metrics, export, tasks
     analyze.py    analyze            gain.py       gain              forecast.py   forecast
     entropy.py    entropy            fit.py        fit               skills.py     skills
+    seeds.py      seeds
     importing.py  import             hf.py         score-hf          theory.py, circuits.py  theory ...
 
 Each module keeps its own small Typer app (so it can be tested alone); here their commands are
@@ -17,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from emergelab.cli import analyze, entropy, fit, forecast, gain, hf, importing, run, skills, theory
+from emergelab.cli import analyze, entropy, fit, forecast, gain, hf, importing, run, seeds, skills, theory
 from emergelab.cli.errors import ErrorMappingGroup
 
 app = typer.Typer(
@@ -44,7 +45,7 @@ def _options(
 ) -> None:
     """Options for every command (the help text is the app's)."""
 
-for _group in (run, analyze, gain, entropy, skills, forecast, fit, importing, hf):
+for _group in (run, analyze, gain, entropy, skills, seeds, forecast, fit, importing, hf):
     app.registered_commands.extend(_group.app.registered_commands)
 app.add_typer(theory.app, name="theory", help="Exact toy systems where emergence can be computed.")
 

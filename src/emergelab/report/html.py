@@ -30,6 +30,7 @@ from emergelab.report.failures import FailureTable, failure_table, failure_table
 from emergelab.report.figures import curve_figure, metric_panels, save_metric_png
 from emergelab.report.glossary import glossary_html
 from emergelab.report.questions import entropy_section_html, gain_section_html
+from emergelab.report.seeds import seeds_section_html
 from emergelab.report.style import model_order, size_colors
 from emergelab.report.summary import anchor, summary_html
 from emergelab.report.training import checkpoint_curves_html, training_section_html
@@ -155,6 +156,7 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
     gain = gain_section_html(curves)  # open questions (report/questions.py): gain of a knob value over a baseline
     entropy = entropy_section_html(folder)  # and loss = entropy + KL on tasks with random answers
     composition = composition_section_html(folder)  # skill composition (report/composition.py)
+    seeds = seeds_section_html(folder)  # seeds converging (report/seeds.py), ≥ 5 seeds per size only
     curves = with_group_labels(curves)  # curves of different knob values stay apart in panels and tables
     imported_training = ""
     if points:  # imported aggregate results: final checkpoint vs size, every checkpoint vs step
@@ -186,6 +188,8 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
             sections.append(Section("entropy", "Loss = entropy + KL", entropy))
         if composition:
             sections.append(Section("composition", "Skill composition", composition))
+        if seeds:
+            sections.append(Section("seeds", "Seeds", seeds))
         sections.append(Section("glossary", "Glossary", glossary_html()))
     if spec_yaml:
         sections.append(Section("spec", "Spec", f"<h2>Spec</h2><pre>{html.escape(_spec_text(spec_yaml))}</pre>"))

@@ -76,7 +76,7 @@ def analyze_cmd(
 
       emergelab analyze runs/pythia --task lambada_openai --shots 0 --checkpoint 143000
 
-      emergelab analyze runs/public --by family --min-excess 0.2
+      emergelab analyze runs/demo --by family --min-excess 0.2
     """
     from emergelab.analysis.summary import analyze, to_csv, to_json, to_table
     from emergelab.analysis.threshold import knob_thresholds, with_group_labels
@@ -166,11 +166,11 @@ def calibrate_cmd(
 
     Examples:
 
-      emergelab calibrate --sizes 8 --seeds 2 --examples 500 --reps 100
+      emergelab calibrate --sizes 8 --seeds 2 --examples 500 --reps 20
 
-      emergelab calibrate --sizes 8 --seeds 1 --models-per-size 4 --families 2 --format csv
+      emergelab calibrate --sizes 8 --seeds 1 --models-per-size 4 --families 2 --reps 20 --format csv
 
-      emergelab calibrate runs/demo --reps 50 --no-mirage
+      emergelab calibrate runs/demo --reps 20 --no-mirage
     """
     import json
     from dataclasses import replace

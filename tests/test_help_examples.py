@@ -51,7 +51,8 @@ EXAMPLES = sorted(dict.fromkeys((name, ex) for name, cmd in COMMANDS.items() for
                   key=lambda e: e[0] not in PRODUCERS)
 # Examples on an experiment of their own (examples/NAME.yaml): the sandbox trains a shrunk copy
 # first, which takes tens of seconds each, so they run with the slow tests.
-SPEC_FOLDER = re.compile(r"\bruns/(facilitation_\w+|entropy_kl|skill_mix)\b")
+SPEC_FOLDER = re.compile(r"\bruns/(facilitation_\w+|entropy_kl|skill_mix|seeds)\b")
+KEEP_SEEDS = {"seeds": 2}  # examples that compare seeds need more than one
 SLOW = ("theory gallery",)  # every toy system: ~50 s
 # Examples that name data no fixture provides yet; strict, so each turns into a failure the day it runs.
 NO_FIXTURE = {
@@ -115,7 +116,7 @@ def shrunk(spec_path: Path) -> dict:
     for task in spec["tasks"]:
         task["train_size"], task["test_size"] = min(task.get("train_size", 2000), 2000), min(task.get("test_size", 100), 100)
     spec["training"].update(steps=20, warmup_steps=2, checkpoints="final")
-    spec["seeds"] = [0]
+    spec["seeds"] = spec["seeds"][:KEEP_SEEDS.get(spec_path.stem, 1)]
     spec["executor"] = {"kind": "local", "workers": 1, "threads": 1, "save_weights": False}
     spec.pop("out", None)
     return spec

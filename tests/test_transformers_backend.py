@@ -86,7 +86,8 @@ def test_score_hf_command_stores_matching_metrics(exported):
         ours, theirs = store.token_outputs(hf_run.run_id), store.token_outputs(native_run)
     assert list(ours) == list(theirs) == [20]
     for name, metric in METRICS.items():
-        np.testing.assert_allclose(metric(ours[20]), metric(theirs[20]), atol=1e-5, rtol=0, err_msg=name)
+        if metric.native and metric.reads == "tokens":  # sampling metrics read counts, not token outputs
+            np.testing.assert_allclose(metric(ours[20]), metric(theirs[20]), atol=1e-5, rtol=0, err_msg=name)
 
 
 def test_score_hf_command_errors(exported, tmp_path):

@@ -54,3 +54,19 @@ def start_sweep(spec_path: Path, out: Path, *args: str) -> subprocess.Popen:
     """`emergelab run SPEC --out OUT --no-report ARGS` in a new session."""
     return subprocess.Popen([EMERGELAB, "run", str(spec_path), "--out", str(out), "--no-report", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def stored_tables(folder: Path) -> dict[str, list]:
+    """Every stored output, checkpoint and run of a folder, sorted: two folders hold the same
+    results exactly when these are equal."""
+    import duckdb
+
+    con = duckdb.connect(str(folder / "emergelab.duckdb"), read_only=True)
+    try:
+        return {
+            "outputs": con.execute("SELECT * FROM outputs ORDER BY ALL").fetchall(),
+            "checkpoints": con.execute("SELECT * FROM checkpoints ORDER BY ALL").fetchall(),
+            "runs": con.execute("SELECT run_id, params, seed, status FROM runs ORDER BY ALL").fetchall(),
+        }
+    finally:
+        con.close()

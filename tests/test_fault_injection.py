@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import tiny_spec_dict
-from sweep_processes import session_processes, start_sweep, wait_for, write_spec
+from sweep_processes import session_processes, start_sweep, stored_tables, wait_for, write_spec
 
 KILLS = 20
 
@@ -26,17 +26,6 @@ def _spec():
     spec["tasks"][0]["test_size"] = 100
     spec["training"].update(steps=400, checkpoints=[0, 100, 400])
     return spec
-
-
-def _tables(folder):
-    con = duckdb.connect(str(folder / "emergelab.duckdb"), read_only=True)
-    out = {
-        "outputs": con.execute("SELECT * FROM outputs ORDER BY ALL").fetchall(),
-        "checkpoints": con.execute("SELECT * FROM checkpoints ORDER BY ALL").fetchall(),
-        "runs": con.execute("SELECT run_id, params, seed, status FROM runs ORDER BY ALL").fetchall(),
-    }
-    con.close()
-    return out
 
 
 def _whole_runs_only(folder) -> int:
@@ -124,7 +113,7 @@ def test_sigkill_at_20_random_moments_resumes_to_the_uninterrupted_result(tmp_pa
     assert stored_after_kill == sorted(stored_after_kill)  # a stored run is never lost
     _, err = start_sweep(spec_path, folder).communicate(timeout=600)  # resume to the end
     assert _whole_runs_only(folder) == 8, err
-    assert _tables(folder) == _tables(tmp_path / "reference")
+    assert stored_tables(folder) == stored_tables(tmp_path / "reference")
     reference = sorted((tmp_path / "reference" / "weights").rglob("*.safetensors"))
     assert len(reference) == 8
     for path in reference:

@@ -9,12 +9,12 @@ import signal
 import threading
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from conftest import tiny_spec_dict
 from emergelab.spec import parse_spec
 from emergelab.sweep import run_experiment
+from sweep_processes import stored_tables
 
 if os.environ.get("CI") == "true":
     import ray
@@ -37,28 +37,17 @@ def _spec(kind: str, **executor):
     return parse_spec(spec)
 
 
-def _tables(folder):
-    con = duckdb.connect(str(folder / "emergelab.duckdb"), read_only=True)
-    out = {
-        "outputs": con.execute("SELECT * FROM outputs ORDER BY ALL").fetchall(),
-        "checkpoints": con.execute("SELECT * FROM checkpoints ORDER BY ALL").fetchall(),
-        "runs": con.execute("SELECT run_id, params, seed, status FROM runs ORDER BY ALL").fetchall(),
-    }
-    con.close()
-    return out
-
-
 @pytest.fixture(scope="module")
 def local_reference(tmp_path_factory):
     folder = tmp_path_factory.mktemp("local")
     run_experiment(_spec("local"), folder)
-    return _tables(folder)
+    return stored_tables(folder)
 
 
 def test_ray_executor_stores_the_same_numbers_as_the_local_one(cluster, local_reference, tmp_path):
     summary = run_experiment(_spec("ray"), tmp_path)
     assert summary.trained == 4
-    assert _tables(tmp_path) == local_reference
+    assert stored_tables(tmp_path) == local_reference
 
 
 def _ray_task_pids(name: str) -> list[int]:
@@ -94,7 +83,7 @@ def test_killed_worker_is_retried_from_its_snapshot_and_each_run_stored_once(clu
     killer.join()
     assert killed, "no Ray worker was caught mid-group"
     assert summary.trained == 4
-    tables = _tables(tmp_path / "exp")
+    tables = stored_tables(tmp_path / "exp")
     assert len(tables["runs"]) == 4 and len({r[0] for r in tables["runs"]}) == 4
     assert tables == local_reference
     assert not list(storage.glob("*.safetensors"))  # snapshots dropped once their groups were stored

@@ -1,7 +1,6 @@
 """Mid-run resume: a run stopped at step k and resumed from its last snapshot ends bit for bit where
 the uninterrupted run ends — weights, optimizer, and every stored output (on CPU)."""
 
-import duckdb
 import numpy as np
 import pytest
 import torch
@@ -15,6 +14,7 @@ from emergelab.sweep import plan, run_experiment
 from emergelab.sweep.storage import SharedStorage, snapshot_name
 from emergelab.tasks import TASKS
 from emergelab.train import SnapshotPolicy, TrainConfig, TrainData, load_snapshot, snapshot_bytes, train
+from sweep_processes import stored_tables
 
 
 class Stop(Exception):
@@ -72,17 +72,6 @@ def test_snapshot_without_resume_changes_nothing():
     assert all(torch.equal(v, plain[k]) for k, v in model.state_dict().items())
 
 
-def _tables(folder):
-    con = duckdb.connect(str(folder / "emergelab.duckdb"), read_only=True)
-    out = {
-        "outputs": con.execute("SELECT * FROM outputs ORDER BY ALL").fetchall(),
-        "checkpoints": con.execute("SELECT * FROM checkpoints ORDER BY ALL").fetchall(),
-        "runs": con.execute("SELECT run_id, params, seed, status FROM runs ORDER BY ALL").fetchall(),
-    }
-    con.close()
-    return out
-
-
 def test_sweep_killed_mid_run_resumes_from_snapshot_bit_for_bit(tmp_path, monkeypatch):
     spec_dict = tiny_spec_dict(family={"widths": [8], "depths": [1], "head_dim": 4},
                                executor={"save_weights": True, "snapshot_every_steps": 10})
@@ -112,7 +101,7 @@ def test_sweep_killed_mid_run_resumes_from_snapshot_bit_for_bit(tmp_path, monkey
     monkeypatch.setattr(runner, "train", spy)
     summary = run_experiment(spec, tmp_path / "cut")
     assert summary.trained == 2 and resumed_from == [30]
-    assert _tables(tmp_path / "cut") == _tables(tmp_path / "plain")
+    assert stored_tables(tmp_path / "cut") == stored_tables(tmp_path / "plain")
     assert not (tmp_path / "cut" / "snapshots").exists()  # dropped once the group was stored
     files = sorted((tmp_path / "plain" / "weights").rglob("*.safetensors"))
     assert len(files) == 2

@@ -93,7 +93,7 @@ def test_workers_multiply_the_memory_needed(monkeypatch):
 
 
 MEASURE_PEAK = r'''
-import json, resource, sys
+import json, sys, threading, time
 import torch
 torch.set_num_threads(1)
 from emergelab.spec import ModelShape, TaskSpec, TrainingSpec
@@ -101,12 +101,34 @@ from emergelab.sweep.plan import RunGroup
 from emergelab.sweep.runner import run_group
 from emergelab.train.memory import RunSize, training_bytes
 width, depth, batch, members, n_train = json.loads(sys.argv[1])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def status_kb(field):
+    # VmHWM/VmRSS describe this process's own address space. ru_maxrss read 0 growth on the
+    # CI machine (Linux keeps the larger of the pre-exec peak there), so it is not used.
+    with open("/proc/self/status") as f:
+        return next((int(line.split()[1]) for line in f if line.startswith(field + ":")), 0) * 1024
+
+
+before = status_kb("VmRSS")
+polled, done = [before], threading.Event()
+
+
+def poll():  # a second witness where the kernel keeps no high-water mark
+    while not done.is_set():
+        polled.append(status_kb("VmRSS"))
+        time.sleep(0.002)
+
+
+watcher = threading.Thread(target=poll, daemon=True)
+watcher.start()
 task_spec = TaskSpec(name="addition", digits=3, train_size=n_train, test_size=200)
 task, shape = task_spec.build(), ModelShape(width=width, depth=depth, heads=width // 8)
 run_group(RunGroup(task_spec, shape, TrainingSpec(steps=2, batch_size=batch, warmup_steps=0),
                    list(range(members)), [f"r{i}" for i in range(members)], 0))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+done.set()
+watcher.join()
+peak = max(status_kb("VmHWM"), max(polled)) - before
 size = RunSize(task.vocab_size, task.seq_len - 1, task.answer_len, width, depth, shape.heads, 4, False, members,
                batch, n_train + 200, task.space_size)
 print(json.dumps([peak, training_bytes(size)]))
@@ -125,5 +147,7 @@ def test_memory_estimate_is_the_order_of_the_measured_peak(width, depth, batch, 
     out = subprocess.run([sys.executable, "-c", MEASURE_PEAK, json.dumps([width, depth, batch, members, n_train])],
                          capture_output=True, text=True, check=True, timeout=300)
     peak, estimate = json.loads(out.stdout.strip().splitlines()[-1])
+    if peak == 0:
+        pytest.skip("this kernel reports no resident memory in /proc/self/status")
     assert peak > 100 * 2**20  # the step really allocated something measurable
     assert 0.6 < estimate / peak < 2.0, (peak / 2**20, estimate / 2**20)

@@ -33,7 +33,7 @@ from emergelab.models import EnsembleGPT
 from emergelab.store import CheckpointRecord, RunRecord, RunResult
 from emergelab.sweep.plan import RunGroup
 from emergelab.tasks import Split, Task
-from emergelab.tasks.base import PAD
+from emergelab.tasks.mix import MixEncoding, union_vocab  # noqa: F401  (union_vocab re-exported)
 from emergelab.train import TrainData
 
 if TYPE_CHECKING:
@@ -74,39 +74,16 @@ class MixedData:
         return self.prompt_len + self.answer_len
 
 
-def union_vocab(tasks: list[Task]) -> list[str]:
-    """PAD, one tag per task, then every task's tokens in order of first appearance."""
-    vocab = [PAD] + [f"<{i}>" for i in range(len(tasks))]
-    for task in tasks:
-        vocab += [t for t in task.vocab if t not in vocab]
-    return vocab
-
-
 def build_mix(tasks: list[Task], splits: list[Split], shares: list[float]) -> MixedData:
-    """Re-encode each task's split into the union vocabulary and weight its sequences by its share."""
+    """Re-encode each task's split into the union vocabulary (tasks/mix.py) and weight its
+    sequences by its share."""
     if not (len(tasks) == len(splits) == len(shares)) or len(tasks) < 1:
         raise ValueError("a mix needs one split and one share per task")
     if any(s <= 0 for s in shares):
         raise ValueError("mix shares must be positive")
-    vocab = union_vocab(tasks)
-    lookup = {t: i for i, t in enumerate(vocab)}
-    pad = lookup[PAD]
-    prompt_len = 1 + max(t.prompt_len for t in tasks)
-    answer_len = max(t.answer_len for t in tasks)
+    enc = MixEncoding.of(tasks)
+    vocab, prompt_len, answer_len, prompts, answers = list(enc.vocab), enc.prompt_len, enc.answer_len, enc.prompts, enc.answers
     total = float(sum(shares))
-
-    def prompts(i: int, ids: np.ndarray) -> np.ndarray:
-        remap = np.array([lookup[t] for t in tasks[i].vocab])
-        out = np.full((len(ids), prompt_len), pad, dtype=np.int64)
-        out[:, -ids.shape[1] - 1] = lookup[f"<{i}>"]
-        out[:, -ids.shape[1]:] = remap[ids]
-        return out
-
-    def answers(i: int, ids: np.ndarray, length: int) -> np.ndarray:
-        remap = np.array([lookup[t] for t in tasks[i].vocab])
-        out = np.full((len(ids), length), pad, dtype=np.int64)
-        out[:, : ids.shape[1]] = remap[ids]
-        return out
 
     seqs, weights, task_of, tests = [], [], [], []
     for i, (task, split) in enumerate(zip(tasks, splits, strict=True)):

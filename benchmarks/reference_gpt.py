@@ -14,20 +14,23 @@ share no computation.
 
 from __future__ import annotations
 
+import copy
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
 
 from emergelab.models import ModelConfig
 
 
 class CausalSelfAttention(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, fused: bool = True):
         super().__init__()
-        self.heads = cfg.heads
+        self.heads, self.fused = cfg.heads, fused
         self.c_attn = nn.Linear(cfg.width, 3 * cfg.width)
         self.c_proj = nn.Linear(cfg.width, cfg.width)
 
@@ -35,7 +38,12 @@ class CausalSelfAttention(nn.Module):
         b, t, d = x.shape
         q, k, v = self.c_attn(x).split(d, dim=2)
         q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        if self.fused:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:  # nanoGPT's explicit path (torch.func's vmap has no batching rule for SDPA on CPU)
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.shape[-1])
+            causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+            y = scores.masked_fill(~causal, float("-inf")).softmax(-1) @ v
         return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, d))
 
 
@@ -51,10 +59,10 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, fused_attention: bool = True):
         super().__init__()
         self.ln_1 = nn.LayerNorm(cfg.width)
-        self.attn = CausalSelfAttention(cfg)
+        self.attn = CausalSelfAttention(cfg, fused_attention)
         self.mlp = None
         if not cfg.attn_only:
             self.ln_2 = nn.LayerNorm(cfg.width)
@@ -68,12 +76,12 @@ class Block(nn.Module):
 
 
 class ReferenceGPT(nn.Module):
-    def __init__(self, cfg: ModelConfig, seed: int = 0):
+    def __init__(self, cfg: ModelConfig, seed: int = 0, fused_attention: bool = True):
         super().__init__()
         self.cfg = cfg
         self.wte = nn.Embedding(cfg.vocab_size, cfg.width)
         self.wpe = nn.Embedding(cfg.seq_len, cfg.width)
-        self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
+        self.h = nn.ModuleList(Block(cfg, fused_attention) for _ in range(cfg.depth))
         self.ln_f = nn.LayerNorm(cfg.width)
         self.lm_head = nn.Linear(cfg.width, cfg.vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight  # weight tying, as in nanoGPT
@@ -140,27 +148,78 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float, beta2: floa
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, beta2))
 
 
-def train_reference(model: ReferenceGPT, sequences: torch.Tensor, answer_len: int, seed: int, steps: int,
-                    batch_size: int, lr: float, warmup_steps: int, min_lr_ratio: float = 0.1,
-                    weight_decay: float = 0.1, beta2: float = 0.98, grad_clip: float = 1.0) -> list[float]:
-    """A plain training loop with emergelab's recipe (the batches of seed `seed`, linear warm-up then
-    cosine decay, AdamW, global-norm clipping); returns the loss of every step."""
+@dataclass(frozen=True)
+class Recipe:
+    """emergelab's training recipe (train.TrainConfig's defaults), restated for the plain loops."""
+
+    steps: int
+    batch_size: int = 128
+    lr: float = 3e-3
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.1
+    beta2: float = 0.98
+    grad_clip: float = 1.0
+
+    def lr_at(self, step: int) -> float:
+        """Linear warm-up, then cosine decay to min_lr_ratio of the peak (step counted from 0)."""
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        progress = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
+        return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def train_reference(model: ReferenceGPT, sequences: torch.Tensor, answer_len: int, seed: int,
+                    recipe: Recipe) -> list[float]:
+    """A plain training loop with emergelab's recipe (the batches of seed `seed`, AdamW, global-norm
+    clipping); returns the loss of every step."""
     rng = np.random.default_rng([seed, 1])  # the data order emergelab's trainer draws for this seed
-    opt = make_optimizer(model, lr, weight_decay, beta2)
+    opt = make_optimizer(model, recipe.lr, recipe.weight_decay, recipe.beta2)
     losses = []
-    for step in range(steps):
-        if step < warmup_steps:
-            mult = (step + 1) / warmup_steps
-        else:
-            progress = (step - warmup_steps) / max(1, steps - warmup_steps)
-            mult = min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    for step in range(recipe.steps):
         for group in opt.param_groups:
-            group["lr"] = lr * mult
-        batch = sequences[torch.as_tensor(rng.choice(len(sequences), size=batch_size))]
+            group["lr"] = recipe.lr_at(step)
+        batch = sequences[torch.as_tensor(rng.choice(len(sequences), size=recipe.batch_size))]
         loss = answer_loss(model, batch, answer_len)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
         opt.step()
         losses.append(loss.item())
+    return losses
+
+
+def train_vmap_ensemble(cfg: ModelConfig, seeds: list[int], sequences: torch.Tensor, answer_len: int,
+                        recipe: Recipe) -> list[list[float]]:
+    """The reference models of `seeds` stacked with torch.func (`stack_module_state` + `vmap` over
+    `functional_call`, the ensembling recipe of PyTorch's tutorial) and trained together: one
+    AdamW over the stacked weights, clipping per member. Returns each step's per-member losses."""
+    models = [ReferenceGPT(cfg, seed, fused_attention=False) for seed in seeds]
+    params, buffers = stack_module_state(models)
+    base = copy.deepcopy(models[0]).to("meta")  # moving to "meta" unties the head: tie it in the call
+
+    def member_loss(p: dict, b: dict, batch: torch.Tensor) -> torch.Tensor:
+        tied = p | {"lm_head.weight": p["wte.weight"]}
+        logits = functional_call(base, (tied, b), (batch[:, :-1],), {"last": answer_len})
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, -answer_len:].reshape(-1))
+
+    stacked = list(params.values())
+    groups = [{"params": [p for p in stacked if p.dim() >= 3], "weight_decay": recipe.weight_decay},
+              {"params": [p for p in stacked if p.dim() < 3], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=recipe.lr, betas=(0.9, recipe.beta2))
+    rngs = [np.random.default_rng([seed, 1]) for seed in seeds]
+    losses = []
+    for step in range(recipe.steps):
+        for group in opt.param_groups:
+            group["lr"] = recipe.lr_at(step)
+        idx = np.stack([r.choice(len(sequences), size=recipe.batch_size) for r in rngs])
+        member_losses = vmap(member_loss)(params, buffers, sequences[torch.as_tensor(idx)])
+        opt.zero_grad(set_to_none=True)
+        member_losses.sum().backward()
+        norms = torch.stack([p.grad.flatten(1).norm(dim=1) for p in stacked]).norm(dim=0)  # (K,)
+        scale = (recipe.grad_clip / (norms + 1e-6)).clamp(max=1.0)
+        for p in stacked:
+            p.grad.mul_(scale.view(-1, *[1] * (p.dim() - 1)))
+        opt.step()
+        losses.append(member_losses.tolist())
     return losses

@@ -19,7 +19,14 @@ from emergelab.train import TrainConfig, TrainData, train
 from emergelab.train.trainer import answer_loss
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from reference_gpt import ReferenceGPT, load_member_state, parameter_pairs, train_reference  # noqa: E402
+from reference_gpt import (  # noqa: E402
+    Recipe,
+    ReferenceGPT,
+    load_member_state,
+    parameter_pairs,
+    train_reference,
+    train_vmap_ensemble,
+)
 from reference_gpt import answer_loss as reference_loss  # noqa: E402
 
 
@@ -34,8 +41,8 @@ def _random_member(cfg: ModelConfig, seed: int) -> EnsembleGPT:
     return model
 
 
-def _reference_for(model: EnsembleGPT) -> ReferenceGPT:
-    ref = ReferenceGPT(model.cfg).double()
+def _reference_for(model: EnsembleGPT, fused_attention: bool = True) -> ReferenceGPT:
+    ref = ReferenceGPT(model.cfg, fused_attention=fused_attention).double()
     load_member_state(ref, model.member_state(0))
     return ref
 
@@ -50,10 +57,11 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["sdpa", "explicit-attention"])
 @pytest.mark.parametrize("cfg", CASES.values(), ids=CASES.keys())
-def test_logits_and_gradients_match_reference(cfg: ModelConfig) -> None:
+def test_logits_and_gradients_match_reference(cfg: ModelConfig, fused: bool) -> None:
     model = _random_member(cfg, seed=7)
-    ref = _reference_for(model)
+    ref = _reference_for(model, fused)
     idx = torch.randint(cfg.vocab_size, (6, cfg.seq_len + 1), generator=torch.Generator().manual_seed(1))
     answer_len = 4
 
@@ -95,10 +103,27 @@ def test_training_matches_plain_adamw_loop() -> None:
     losses: list[float] = []
     train(model, TrainData(seqs, task.answer_len), tcfg, list(range(1, 21)),
           lambda step, m, loss: losses.append(float(loss[0])))
-    ref_losses = train_reference(ref, seqs, task.answer_len, seed, tcfg.steps, tcfg.batch_size, tcfg.lr,
-                                 tcfg.warmup_steps, tcfg.min_lr_ratio, tcfg.weight_decay, tcfg.beta2, tcfg.grad_clip)
+    recipe = Recipe(tcfg.steps, tcfg.batch_size, tcfg.lr, tcfg.warmup_steps, tcfg.min_lr_ratio, tcfg.weight_decay,
+                    tcfg.beta2, tcfg.grad_clip)
+    ref_losses = train_reference(ref, seqs, task.answer_len, seed, recipe)
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-9)
     assert ref_losses[-1] < ref_losses[0] - 0.1  # it did train
     after = _reference_for(model)
     for (name, p), (_, q) in zip(ref.named_parameters(), after.named_parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-8, atol=1e-10, msg=name)
+
+
+def test_vmap_ensemble_matches_members_trained_alone() -> None:
+    """The torch.func-stacked peer baseline trains each member as the plain loop trains it alone
+    (so the benchmark compares equal work)."""
+    torch.set_num_threads(1)
+    task = make_task("addition", digits=2, fmt="reversed")
+    split = task.make_split(300, 10, seed=0)
+    seqs = torch.as_tensor(np.concatenate([split.train_prompt, split.train_answer], axis=1))
+    cfg = ModelConfig(task.vocab_size, task.seq_len - 1, width=8, depth=2, heads=2)
+    recipe = Recipe(steps=8, batch_size=16, warmup_steps=3, grad_clip=0.5)
+    stacked = np.array(train_vmap_ensemble(cfg, [2, 9], seqs, task.answer_len, recipe))
+    for member, seed in enumerate([2, 9]):
+        alone = train_reference(ReferenceGPT(cfg, seed), seqs, task.answer_len, seed, recipe)
+        np.testing.assert_allclose(stacked[:, member], alone, rtol=1e-4)
+    assert not np.allclose(stacked[:, 0], stacked[:, 1])

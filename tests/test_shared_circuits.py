@@ -189,3 +189,13 @@ def test_folder_without_saved_weights_warns_and_yields_nothing(mix_folder, tmp_p
     with pytest.warns(UserWarning, match="no saved weights"):
         study = shared_circuit_study(copy, max_examples=10, n_boot=5)
     assert study.pairs == []
+
+
+def test_example_answers_of_a_mix_run_are_decoded_in_the_union_vocabulary(mix_folder):
+    """Increment's answers are bits; in the add/inc union vocabulary their ids are not 0 and 1."""
+    from emergelab.report.failures import failure_table
+    from emergelab.store import Store
+
+    with Store(mix_folder, read_only=True) as store:
+        table = failure_table(store, "inc")
+    assert {t for target in table.targets for t in target} <= {"0", "1"}

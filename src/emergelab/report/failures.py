@@ -81,8 +81,11 @@ def failure_table(store: Store, task: str, k: int = 12) -> FailureTable | None:
     chosen = _pick(right.sum(axis=1), ids, k)
     task_obj, note = _task_vocab(first[models[0]])
 
+    # a mix model's outputs are in the mix's union vocabulary (tasks/mix.py), not the task's own
+    vocab = first[models[0]].task_config.get("mix_vocab") or (task_obj.vocab if task_obj is not None else None)
+
     def tokens(seq: np.ndarray) -> list[str]:
-        return [task_obj.vocab[int(t)] for t in seq] if task_obj is not None else [str(int(t)) for t in seq]
+        return [vocab[int(t)] for t in seq] if vocab is not None else [str(int(t)) for t in seq]
 
     def problem(example_id: int) -> str:
         if task_obj is None:

@@ -10,6 +10,7 @@ runs only, and rerunning the same command trains what is missing — from its la
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ from emergelab.store.lock import SweepLock
 from emergelab.sweep.executors import EXECUTORS
 from emergelab.sweep.plan import RunGroup, SnapshotSettings, plan
 from emergelab.sweep.processes import Interrupted, stop_on_signals
+from emergelab.sweep.runner import GroupOutput
 from emergelab.sweep.storage import SharedStorage, snapshot_name
+from emergelab.sweep.timing import SWEEP_TIMES
 
 WRITE_WAIT_SECONDS = 600.0  # how long a finished group waits for readers to let go of the database
 SNAPSHOT_DIR = "snapshots"
@@ -79,6 +82,14 @@ def _write_weights(folder: Path, weights: dict[str, bytes]) -> None:
         tmp.replace(path)
 
 
+def _store_group(folder: Path, output: GroupOutput) -> None:
+    """A finished group's weight files, then its runs in one transaction."""
+    _write_weights(folder, output.weights)
+    with Store(folder, wait=WRITE_WAIT_SECONDS) as store, store.transaction():
+        for result in output.results:
+            store.write_run(result)
+
+
 def _stored(folder: Path, planned: set[str]) -> int:
     if not (folder / DB_NAME).exists():
         return 0
@@ -104,7 +115,7 @@ def run_experiment(
         raise SpecError(f"spec error: executor.kind: unknown executor {spec.executor.kind!r}; known: {', '.join(EXECUTORS)}")
     folder = spec.out_dir(out)
     settings = snapshot_settings(spec, folder)
-    groups = plan(spec, settings)  # before the folder exists, so a spec that cannot be planned leaves nothing
+    groups = SWEEP_TIMES.wrap("planning", plan)(spec, settings)  # before the folder exists: a spec that cannot be planned leaves nothing
     snapshots = SharedStorage(settings.storage)
     planned = {rid for g in groups for rid in g.run_ids}
     with SweepLock(folder):
@@ -119,16 +130,18 @@ def run_experiment(
                     on_start(sum(g.total_steps for g in todo), len(todo))
                 trained = 0
                 execute = EXECUTORS[spec.executor.kind]
+                submitted, starts = time.time(), []  # when the executor was asked; when groups began
                 with closing(execute(todo, spec.executor.workers, on_step, spec.executor.address)) as finished:
                     for group, output in finished:
-                        _write_weights(folder, output.weights)
-                        with Store(folder, wait=WRITE_WAIT_SECONDS) as store, store.transaction():
-                            for result in output.results:
-                                store.write_run(result)
+                        SWEEP_TIMES.merge(output.times)
+                        starts += [output.times.started_at] if output.times.started_at else []
+                        SWEEP_TIMES.wrap("store writes", _store_group)(folder, output)
                         trained += len(output.results)
                         snapshots.remove(snapshot_name(group.run_ids))
                         if on_group_done:
                             on_group_done(group)
+                if starts:
+                    SWEEP_TIMES.add("worker start-up", max(0.0, min(starts) - submitted))
         except KeyboardInterrupt as e:
             signum = e.signum if isinstance(e, Interrupted) else None
             raise SweepInterrupted(_stored(folder, planned), len(planned), signum) from None

@@ -27,6 +27,7 @@ from emergelab.models.hf_export import weights_dir_name
 from emergelab.store import CheckpointRecord, RunRecord, RunResult, TokenOutputs
 from emergelab.sweep.plan import RunGroup
 from emergelab.sweep.storage import SharedStorage, snapshot_name
+from emergelab.sweep.timing import PhaseTimes
 from emergelab.train import SnapshotPolicy, TrainData, TrainState, load_snapshot, snapshot_bytes, train
 
 
@@ -37,6 +38,7 @@ class GroupOutput:
 
     results: list[RunResult]
     weights: dict[str, bytes] = field(default_factory=dict)
+    times: PhaseTimes = field(default_factory=PhaseTimes)  # where the worker's time went
 
 
 @dataclass
@@ -89,9 +91,10 @@ def _read_snapshot(storage: SharedStorage, name: str, group: RunGroup, scored: S
 
 def train_resumable(group: RunGroup, model: EnsembleGPT, data: TrainData, scored: Scored,
                     on_checkpoint: Callable[[int, EnsembleGPT, np.ndarray], None],
-                    on_step: Callable[[int], None] | None) -> None:
+                    on_step: Callable[[int], None] | None, times: PhaseTimes | None = None) -> None:
     """`train`, resuming from the group's snapshot when one exists and snapshotting as the spec
-    asks; `on_checkpoint` must record into `scored`, which snapshots carry along."""
+    asks; `on_checkpoint` must record into `scored`, which snapshots carry along. Snapshot writes
+    are timed into `times`."""
     tcfg, steps = group.training.train_config(), group.training.checkpoint_steps()
     settings = group.snapshots
     if settings is None:
@@ -106,7 +109,8 @@ def train_resumable(group: RunGroup, model: EnsembleGPT, data: TrainData, scored
 
     policy = None
     if settings.every_steps or settings.every_seconds:
-        policy = SnapshotPolicy(save_state, settings.every_steps, settings.every_seconds)
+        save = save_state if times is None else times.wrap("snapshots", save_state)
+        policy = SnapshotPolicy(save, settings.every_steps, settings.every_seconds)
     if resume is not None and on_step:
         for step in range(1, resume.step + 1):
             on_step(step)  # steps done before the interruption count as done in the progress display
@@ -163,6 +167,7 @@ def run_group(group: RunGroup, on_step: Callable[[int], None] | None = None) -> 
         return run_mix_group(group, on_step)
     torch.set_num_threads(group.threads)
     started = time.perf_counter()
+    times = PhaseTimes(started_at=time.time())
     device = pick_device(group.device)
     task = group.task.build()
     split = task.make_split(group.task.train_size, group.task.test_size, group.data_seed)
@@ -174,6 +179,7 @@ def run_group(group: RunGroup, on_step: Callable[[int], None] | None = None) -> 
     scored = Scored()
     tcfg = group.training.train_config()
     tokens_per_step = (len(seqs) if tcfg.full_batch else tcfg.batch_size) * task.seq_len
+    times.add("set-up", time.perf_counter() - started)
 
     def on_checkpoint(step: int, m: EnsembleGPT, train_losses: np.ndarray) -> None:
         part = checkpoint_examples(len(split.test_index), group.training.checkpoint_test_size, step == tcfg.steps)
@@ -186,14 +192,18 @@ def run_group(group: RunGroup, on_step: Callable[[int], None] | None = None) -> 
                 test_loss=float(-out.logprob.mean()), extra=extras[member],
             ), out)
 
-    train_resumable(group, model, TrainData(seqs, task.answer_len), scored, on_checkpoint, on_step)
-    counts = sampled_counts(group, model, split)
+    loop_started = time.perf_counter()
+    train_resumable(group, model, TrainData(seqs, task.answer_len), scored,
+                    times.wrap("evaluation", on_checkpoint), on_step, times)
+    times.add("training", time.perf_counter() - loop_started - times.seconds.get("evaluation", 0.0)
+              - times.seconds.get("snapshots", 0.0))
+    counts = times.wrap("sampling", sampled_counts)(group, model, split)
     total, non_emb = cfg.param_counts()
     seconds = time.perf_counter() - started
-    output = GroupOutput([])
+    output = GroupOutput([], times=times)
     for member, (seed, rid) in enumerate(zip(group.seeds, group.run_ids, strict=True)):
         if group.save_weights:
-            path, data = member_weights(model, member, rid, tcfg.steps)
+            path, data = times.wrap("weights", member_weights)(model, member, rid, tcfg.steps)
             output.weights[path] = data
         run = RunRecord(
             run_id=rid, model=cfg.name, task=group.task.display_label(),

@@ -199,3 +199,22 @@ def test_example_answers_of_a_mix_run_are_decoded_in_the_union_vocabulary(mix_fo
     with Store(mix_folder, read_only=True) as store:
         table = failure_table(store, "inc")
     assert {t for target in table.targets for t in target} <= {"0", "1"}
+
+
+def test_cli_table_json_and_refusal(mix_folder, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from emergelab.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["shared-circuits", str(mix_folder), "--examples", "20", "--bootstrap", "10"])
+    assert res.exit_code == 0, res.output
+    assert "add–inc" in res.output and "top_neurons" in res.output
+    res = runner.invoke(app, ["shared-circuits", str(mix_folder), "--examples", "20", "--bootstrap", "10",
+                              "--format", "json"])
+    doc = json.loads(res.stdout)
+    assert {s["measure"] for s in doc["sizes"]} == {"cka_residual", "cka_mlp", "top_neurons"}
+    res = runner.invoke(app, ["shared-circuits", str(tmp_path)])
+    assert res.exit_code == 2 and "not an experiment folder" in res.output

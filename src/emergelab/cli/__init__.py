@@ -18,7 +18,20 @@ from typing import Annotated
 
 import typer
 
-from emergelab.cli import analyze, entropy, fit, forecast, gain, hf, importing, run, seeds, skills, theory
+from emergelab.cli import (
+    analyze,
+    entropy,
+    fit,
+    forecast,
+    gain,
+    hf,
+    importing,
+    run,
+    seeds,
+    shared_circuits,
+    skills,
+    theory,
+)
 from emergelab.cli.errors import ErrorMappingGroup
 
 app = typer.Typer(
@@ -45,7 +58,7 @@ def _options(
 ) -> None:
     """Options for every command (the help text is the app's)."""
 
-for _group in (run, analyze, gain, entropy, skills, seeds, forecast, fit, importing, hf):
+for _group in (run, analyze, gain, entropy, skills, seeds, shared_circuits, forecast, fit, importing, hf):
     app.registered_commands.extend(_group.app.registered_commands)
 app.add_typer(theory.app, name="theory", help="Exact toy systems where emergence can be computed.")
 

@@ -51,8 +51,9 @@ EXAMPLES = sorted(dict.fromkeys((name, ex) for name, cmd in COMMANDS.items() for
                   key=lambda e: e[0] not in PRODUCERS)
 # Examples on an experiment of their own (examples/NAME.yaml): the sandbox trains a shrunk copy
 # first, which takes tens of seconds each, so they run with the slow tests.
-SPEC_FOLDER = re.compile(r"\bruns/(facilitation_\w+|entropy_kl|skill_mix|seeds)\b")
+SPEC_FOLDER = re.compile(r"\bruns/(facilitation_\w+|entropy_kl|skill_mix|seeds|shared_circuits)\b")
 KEEP_SEEDS = {"seeds": 2}  # examples that compare seeds need more than one
+KEEP_WEIGHTS = {"shared_circuits"}  # examples that re-run the saved models
 SLOW = ("theory gallery",)  # every toy system: ~50 s
 # Examples that name data no fixture provides yet; strict, so each turns into a failure the day it runs.
 NO_FIXTURE = {
@@ -117,7 +118,7 @@ def shrunk(spec_path: Path) -> dict:
         task["train_size"], task["test_size"] = min(task.get("train_size", 2000), 2000), min(task.get("test_size", 100), 100)
     spec["training"].update(steps=20, warmup_steps=2, checkpoints="final")
     spec["seeds"] = spec["seeds"][:KEEP_SEEDS.get(spec_path.stem, 1)]
-    spec["executor"] = {"kind": "local", "workers": 1, "threads": 1, "save_weights": False}
+    spec["executor"] = {"kind": "local", "workers": 1, "threads": 1, "save_weights": spec_path.stem in KEEP_WEIGHTS}
     spec.pop("out", None)
     return spec
 

@@ -218,3 +218,11 @@ def test_cli_table_json_and_refusal(mix_folder, tmp_path):
     assert {s["measure"] for s in doc["sizes"]} == {"cka_residual", "cka_mlp", "top_neurons"}
     res = runner.invoke(app, ["shared-circuits", str(tmp_path)])
     assert res.exit_code == 2 and "not an experiment folder" in res.output
+
+
+def test_report_has_a_shared_circuits_section(mix_folder):
+    from emergelab.report.shared_circuits import shared_circuits_section_html
+
+    page = shared_circuits_section_html(mix_folder)
+    assert "Shared circuits across tasks" in page and "add–inc" in page
+    assert page.count("plotly-graph-div") == 2  # shared vs N per measure, exact match per task

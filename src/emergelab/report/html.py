@@ -31,6 +31,7 @@ from emergelab.report.figures import curve_figure, metric_panels, save_metric_pn
 from emergelab.report.glossary import glossary_html
 from emergelab.report.questions import entropy_section_html, gain_section_html
 from emergelab.report.seeds import seeds_section_html
+from emergelab.report.shared_circuits import shared_circuits_section_html
 from emergelab.report.style import model_order, size_colors
 from emergelab.report.summary import anchor, summary_html
 from emergelab.report.training import checkpoint_curves_html, training_section_html
@@ -157,6 +158,7 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
     entropy = entropy_section_html(folder)  # and loss = entropy + KL on tasks with random answers
     composition = composition_section_html(folder)  # skill composition (report/composition.py)
     seeds = seeds_section_html(folder)  # seeds converging (report/seeds.py), ≥ 5 seeds per size only
+    shared = shared_circuits_section_html(folder)  # shared circuits (report/shared_circuits.py), mix models
     curves = with_group_labels(curves)  # curves of different knob values stay apart in panels and tables
     imported_training = ""
     if points:  # imported aggregate results: final checkpoint vs size, every checkpoint vs step
@@ -190,6 +192,8 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
             sections.append(Section("composition", "Skill composition", composition))
         if seeds:
             sections.append(Section("seeds", "Seeds", seeds))
+        if shared:
+            sections.append(Section("shared-circuits", "Shared circuits", shared))
         sections.append(Section("glossary", "Glossary", glossary_html()))
     if spec_yaml:
         sections.append(Section("spec", "Spec", f"<h2>Spec</h2><pre>{html.escape(_spec_text(spec_yaml))}</pre>"))

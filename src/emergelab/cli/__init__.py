@@ -26,6 +26,7 @@ from emergelab.cli import (
     gain,
     hf,
     importing,
+    quanta,
     run,
     seeds,
     shared_circuits,
@@ -58,7 +59,7 @@ def _options(
 ) -> None:
     """Options for every command (the help text is the app's)."""
 
-for _group in (run, analyze, gain, entropy, skills, seeds, shared_circuits, forecast, fit, importing, hf):
+for _group in (run, analyze, gain, entropy, skills, seeds, shared_circuits, quanta, forecast, fit, importing, hf):
     app.registered_commands.extend(_group.app.registered_commands)
 app.add_typer(theory.app, name="theory", help="Exact toy systems where emergence can be computed.")
 

@@ -139,3 +139,30 @@ def test_trajectories_find_each_subtasks_onset_step(tmp_path):
     # one checkpoint interval per subtask (0.1 decades) against the aggregate loss's spread-out fall
     assert np.nanmax(traj.subtask_width) <= 0.11
     assert traj.aggregate_width > 3 * np.nanmax(traj.subtask_width)
+
+
+def test_cli_and_report_section_on_simulated_models(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from emergelab.cli import app
+    from emergelab.report.quanta import quanta_section_html
+
+    task = make_task("multitask_sparse_parity", subtasks=6, bits=12, k=3, alpha=0.5)
+    _write_store(tmp_path, task, {f"m{n}": (1e3 * 3.0**n, {100: 0, 1000: n}) for n in (1, 2, 4, 6)})
+    res = CliRunner().invoke(app, ["quanta", str(tmp_path), "-f", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert [s["learned"] for s in data["sizes"]] == [1, 2, 4, 6]
+    # subtask t switches on between the last size that lacks it and the first that has it
+    first_size = [3e3, 9e3, 8.1e4, 8.1e4, 7.29e5, 7.29e5]
+    last_without = [0, 3e3, 9e3, 9e3, 8.1e4, 8.1e4]
+    for t, n_on in enumerate(data["scaling"][0]["onset_n"]):
+        assert last_without[t] < n_on <= first_size[t]
+    assert data["scaling"][0]["order_rho"] > 0.8  # ties (2 and 3, 4 and 5) keep it below 1
+    table = CliRunner().invoke(app, ["quanta", str(tmp_path)])
+    assert table.exit_code == 0 and "aggregate loss ∝ N^-" in table.output
+    assert CliRunner().invoke(app, ["quanta", str(tmp_path / "nope")]).exit_code == 2
+    page = quanta_section_html(tmp_path)
+    assert "accuracy per subtask vs N" in page and "aggregate loss vs N" in page and "over training at N" in page

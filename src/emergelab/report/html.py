@@ -29,6 +29,7 @@ from emergelab.report.evidence import gather
 from emergelab.report.failures import FailureTable, failure_table, failure_table_html
 from emergelab.report.figures import curve_figure, metric_panels, save_metric_png
 from emergelab.report.glossary import glossary_html
+from emergelab.report.quanta import quanta_section_html
 from emergelab.report.questions import entropy_section_html, gain_section_html
 from emergelab.report.seeds import seeds_section_html
 from emergelab.report.shared_circuits import shared_circuits_section_html
@@ -159,6 +160,7 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
     composition = composition_section_html(folder)  # skill composition (report/composition.py)
     seeds = seeds_section_html(folder)  # seeds converging (report/seeds.py), ≥ 5 seeds per size only
     shared = shared_circuits_section_html(folder)  # shared circuits (report/shared_circuits.py), mix models
+    quanta = quanta_section_html(folder)  # monogenic vs polygenic (report/quanta.py), multitask sparse parity
     curves = with_group_labels(curves)  # curves of different knob values stay apart in panels and tables
     imported_training = ""
     if points:  # imported aggregate results: final checkpoint vs size, every checkpoint vs step
@@ -194,6 +196,8 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
             sections.append(Section("seeds", "Seeds", seeds))
         if shared:
             sections.append(Section("shared-circuits", "Shared circuits", shared))
+        if quanta:
+            sections.append(Section("quanta", "Monogenic vs polygenic", quanta))
         sections.append(Section("glossary", "Glossary", glossary_html()))
     if spec_yaml:
         sections.append(Section("spec", "Spec", f"<h2>Spec</h2><pre>{html.escape(_spec_text(spec_yaml))}</pre>"))

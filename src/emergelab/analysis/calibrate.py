@@ -8,7 +8,7 @@ simulates curves whose truth is known and counts how often `verdict` says `emerg
   power laws from the floor, saturating power laws, gentle logistic and Weibull rises (all in
   the test's trend family) and four forms outside it (Gompertz, quadratic in log-scale, an arctan
   S-curve with heavy tails, two gentle steps). "Gentle" means what the trend family means by it:
-  from 1 % to 50 % of the rise over at least 1.5 decades. Each with
+  from 1 % to 50 % of the rise over at least 1.8 decades (a logistic of 2.5 logits per decade). Each with
   seed-to-seed logit noise of sd 0, 0.3 and 0.6 and, when the design has
   several models per size, heterogeneity between models and families;
 * alternatives (jumps): the smallest 3 or more sizes at the floor, then a sharp logistic rise
@@ -131,7 +131,7 @@ def _gentle_logistic(rng, v, d):
 
 
 def _gompertz(rng, v, d):  # asymmetric, fast off the floor: outside the family
-    k = rng.uniform(0.7, 1.3) * d  # 1 % → 50 % over ≥ 1.46 decades
+    k = rng.uniform(0.6, 1.0) * d  # 1 % → 50 % over ≥ 1.9 decades
     return rng.uniform(0.4, 0.95) * np.exp(-np.exp(-k * (v - rng.uniform(0.3, 0.7))))
 
 
@@ -157,12 +157,15 @@ def _two_steps(rng, v, d):  # two gentle rises (two skills): outside the family
 
 
 def jump(height: float) -> Truth:
-    """Floor for the smallest ≥ 3 sizes, then a sharp logistic rise to `height` of the range."""
+    """Floor for the smallest ≥ 3 sizes, then a sharp logistic rise to `height` of the range that
+    the largest size sees (≥ 95 % complete there: a rise still under way at the largest model is a
+    smaller jump in the data)."""
 
     def truth(rng: np.random.Generator, v: np.ndarray, d: float) -> np.ndarray:
-        n_small = int(rng.integers(3, max(4, v.size - 1)))
         k = rng.uniform(6.0, 12.0)  # logits per decade
         u = v * d
+        room = int(np.sum(u + 6.0 / k <= u[-1] + 1e-9))  # small sets whose rise completes in range
+        n_small = int(rng.integers(3, max(4, min(room, v.size - 1) + 1)))
         mid = u[n_small - 1] + 3.0 / k  # the last small size at ≤ 5 % of the jump
         return height * expit(k * (u - mid))
 

@@ -135,10 +135,11 @@ def pool_tau2(dof: np.ndarray, observed: np.ndarray, expected: np.ndarray, scale
         return 0.0, 0.0
     dof, observed, expected, scale = dof[ok], observed[ok], expected[ok], scale[ok]
     grid = np.concatenate([[0.0], np.logspace(-4, 1.5, 300)])
-    sig = expected[None, :] + grid[:, None] / scale[None, :]
+    tiny = 1e-12 * max(float(np.max(observed)), float(np.max(expected)), 1e-300)  # a group with no spread at all
+    sig = np.maximum(expected[None, :] + grid[:, None] / scale[None, :], tiny)
     loglik = -0.5 * np.sum(dof * (np.log(sig) + observed / sig), axis=1)
     tau2 = float(grid[int(np.argmax(loglik))])
-    w = 1.0 / (expected + tau2 / scale) ** 2
+    w = 1.0 / np.maximum(expected + tau2 / scale, tiny) ** 2
     return tau2, float(np.sum(w * dof) ** 2 / np.sum(w**2 * dof))
 
 

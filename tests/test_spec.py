@@ -21,6 +21,13 @@ def test_demo_spec_is_valid():
     ({"tasks": [{"name": "addition", "digits": "three"}]}, "digits"),
     ({"tasks": [{"name": "addition", "format": "backwards"}]}, "format"),
     ({"tasks": [{"name": "increment", "bits": 4, "train_size": 10, "test_size": 10}]}, "exceeds"),
+    # 2^10 inputs per subtask; the most frequent of 4 subtasks (Zipf 0.4) takes ~53 % of 2,000
+    ({"tasks": [{"name": "multitask_sparse_parity", "subtasks": 4, "bits": 10, "train_size": 2000,
+                 "test_size": 40}]}, "subtask 0 needs"),
+    # 240 inputs in all, but only 16 with k = 4 skills (one 4-tuple × 2^4 inputs): 200 test
+    # examples spread over k = 1…4 ask 50 of them
+    ({"tasks": [{"name": "skill_mix", "skills": 4, "symbols": 2, "k_train": 2, "train_size": 20,
+                 "test_size": 200}]}, "distinct examples"),
     ({"family": {"sizes": [{"width": 10, "depth": 1, "heads": 3}]}}, "divisible"),
     ({"metrics": ["exact_match", "accuracy_at_7"]}, "metrics"),
     ({"seeds": []}, "seeds"),

@@ -91,11 +91,7 @@ class TaskSpec(BaseModel):
         except ValueError as e:
             raise ValueError(f"task {self.name}: {e}") from None
         _check_encodable(task, self.name)
-        if self.train_size + self.test_size > task.space_size:
-            raise ValueError(
-                f"train_size + test_size = {self.train_size + self.test_size} exceeds the "
-                f"{task.space_size} distinct inputs of {self.name}"
-            )
+        task.check_split(self.train_size, self.test_size)
         return self
 
     def build(self):

@@ -85,13 +85,18 @@ class Task:
     def render(self, ids: np.ndarray) -> str:
         return "".join(self.vocab[int(i)] for i in ids)
 
-    def make_split(self, n_train: int, n_test: int, seed: int) -> Split:
-        """Seeded, disjoint train/test sets (see the module docstring for why they are disjoint)."""
+    def check_split(self, n_train: int, n_test: int) -> None:
+        """Raise ValueError when `make_split` cannot draw these sizes, so a spec is refused when it
+        is loaded rather than in a training worker. Tasks that draw per group override it."""
         if n_train + n_test > self.space_size:
             raise ValueError(
                 f"{self.name}: train_size + test_size = {n_train + n_test} exceeds the "
                 f"{self.space_size} distinct inputs"
             )
+
+    def make_split(self, n_train: int, n_test: int, seed: int) -> Split:
+        """Seeded, disjoint train/test sets (see the module docstring for why they are disjoint)."""
+        self.check_split(n_train, n_test)
         rng = np.random.default_rng(seed)
         index = rng.choice(self.space_size, size=n_train + n_test, replace=False)
         test_index, train_index = index[:n_test], index[n_test:]

@@ -98,22 +98,33 @@ class MultitaskSparseParity(Task):
         prompt = np.concatenate([(3 + t)[:, None], bit_tokens, np.full((n, 1), 2)], axis=1)
         return prompt, parity[:, None]
 
-    def make_split(self, n_train: int, n_test: int, seed: int) -> Split:
-        """Test: n_test spread evenly over the subtasks. Train: n_train split over the subtasks by
-        their Zipf shares (largest remainders), drawn from each subtask's inputs not in the test set;
-        a subtask that would need more inputs than it has is an error (raise `bits`)."""
-        rng = np.random.default_rng(seed)
+    def _counts(self, n_train: int, n_test: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-subtask (test, train) counts: test balanced, train by the Zipf shares."""
+        return (largest_remainder(n_test, np.full(self.subtasks, 1.0 / self.subtasks)),
+                largest_remainder(n_train, self.shares))
+
+    def check_split(self, n_train: int, n_test: int) -> None:
+        """Every subtask must have enough distinct inputs for its test share plus its training share."""
         per_sub = 2**self.bits
-        test_counts = largest_remainder(n_test, np.full(self.subtasks, 1.0 / self.subtasks))
-        train_counts = largest_remainder(n_train, self.shares)
-        test_parts, train_parts = [], []
+        test_counts, train_counts = self._counts(n_train, n_test)
         for t in range(self.subtasks):
             need = int(test_counts[t] + train_counts[t])
             if need > per_sub:
                 raise ValueError(f"{self.name}: subtask {t} needs {need} distinct inputs (train share "
                                  f"{self.shares[t]:.3f}) but has only 2^{self.bits} = {per_sub}; raise bits "
                                  "or lower train_size")
-            drawn = t * per_sub + rng.choice(per_sub, size=need, replace=False)
+
+    def make_split(self, n_train: int, n_test: int, seed: int) -> Split:
+        """Test: n_test spread evenly over the subtasks. Train: n_train split over the subtasks by
+        their Zipf shares (largest remainders), drawn from each subtask's inputs not in the test set;
+        a subtask that would need more inputs than it has is an error (raise `bits`)."""
+        self.check_split(n_train, n_test)
+        rng = np.random.default_rng(seed)
+        per_sub = 2**self.bits
+        test_counts, train_counts = self._counts(n_train, n_test)
+        test_parts, train_parts = [], []
+        for t in range(self.subtasks):
+            drawn = t * per_sub + rng.choice(per_sub, size=int(test_counts[t] + train_counts[t]), replace=False)
             test_parts.append(drawn[: test_counts[t]])
             train_parts.append(drawn[test_counts[t]:])
         test_index = np.concatenate(test_parts)

@@ -151,6 +151,11 @@ class SkillMix(Task):
                              f"{count} asked; raise skills/symbols or lower the set sizes")
         return index
 
+    def check_split(self, n_train: int, n_test: int) -> None:
+        """The per-k and per-tuple limits are simplest to check by drawing the split once (a few
+        thousand indices: milliseconds)."""
+        self.make_split(n_train, n_test, seed=0)
+
     def make_split(self, n_train: int, n_test: int, seed: int) -> Split:
         """Test: n_test spread evenly over k = 1 … k_max (held-out inputs for k = 1, held-out tuples
         above). Train: n_train over k = 1 … k_train, seen tuples only, never a test input; evenly

@@ -54,6 +54,8 @@ def test_split_is_disjoint_zipf_in_training_and_balanced_in_test():
     counts = np.bincount(task.subtask_of(split.train_index), minlength=6)
     assert np.abs(counts - 6000 * textbook).max() <= 1
     assert np.bincount(task.subtask_of(split.test_index)).tolist() == [100] * 6
+    # checkpoints score the first examples of the test set: its first 60 must span the subtasks
+    assert len(set(task.subtask_of(split.test_index[:60]).tolist())) >= 5
     assert task.make_split(6000, 600, seed=1).train_index.tolist() == split.train_index.tolist()
     with pytest.raises(ValueError, match="raise bits"):
         task.make_split(20000, 600, seed=1)  # subtask 0 would need more than 2^12 inputs

@@ -60,6 +60,8 @@ def test_split_holds_out_sets_and_never_repeats_an_input():
     assert max(len(s) for s in train_sets) == 3
     test = [_parse(task, p)[0] for p in split.test_prompt]
     assert np.bincount([len(s) for s in test]).tolist() == [0, 200, 200, 200, 200, 200]
+    # checkpoints score the first examples of the test set: its first 50 must span the k's
+    assert len({len(s) for s in test[:50]}) == 5
     assert all(s not in train_sets for s in test if len(s) >= 2)  # held-out sets only
     # about a quarter of the 2- and 3-sets are never trained on; the same ones for another seed
     n23 = len(list(itertools.combinations(range(8), 2))) + len(list(itertools.combinations(range(8), 3)))

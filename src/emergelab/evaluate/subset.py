@@ -13,7 +13,8 @@ from __future__ import annotations
 
 def checkpoint_examples(n_test: int, subset: int | None, final: bool) -> slice:
     """The slice of the test split to score: all of it at the final checkpoint or when `subset`
-    is None, else its first `subset` examples."""
+    is None, else its first `subset` examples (so every task's `make_split` returns its test set in
+    random order, never grouped)."""
     if final or subset is None or subset >= n_test:
         return slice(0, n_test)
     return slice(0, subset)

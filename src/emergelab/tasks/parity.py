@@ -129,6 +129,9 @@ class MultitaskSparseParity(Task):
             train_parts.append(drawn[test_counts[t]:])
         test_index = np.concatenate(test_parts)
         train_index = rng.permutation(np.concatenate(train_parts))
+        # shuffled last (the training draw stays as it was): checkpoints score the test set's first
+        # examples (evaluate/subset.py), which must not be one subtask's
+        test_index = rng.permutation(test_index)
         tp, ta = self.encode(test_index)
         rp, ra = self.encode(train_index)
         return Split(rp, ra, tp, ta, train_index, test_index)

@@ -171,6 +171,9 @@ class SkillMix(Task):
                        for k, count in zip(range(1, self.k_train + 1), _water_fill(n_train, available), strict=True)
                        if count]
         train_index = rng.permutation(np.concatenate(train_parts))
+        # shuffled last (the training draw stays as it was): checkpoints score the test set's first
+        # examples (evaluate/subset.py), which must not all have k = 1
+        test_index = rng.permutation(test_index)
         tp, ta = self.encode(test_index)
         rp, ra = self.encode(train_index)
         return Split(rp, ra, tp, ta, train_index, test_index)

@@ -51,7 +51,7 @@ EXAMPLES = sorted(dict.fromkeys((name, ex) for name, cmd in COMMANDS.items() for
                   key=lambda e: e[0] not in PRODUCERS)
 # Examples on an experiment of their own (examples/NAME.yaml): the sandbox trains a shrunk copy
 # first, which takes tens of seconds each, so they run with the slow tests.
-SPEC_FOLDER = re.compile(r"\bruns/(facilitation_\w+|entropy_kl|skill_mix|seeds|shared_circuits)\b")
+SPEC_FOLDER = re.compile(r"\bruns/(facilitation_\w+|entropy_kl|skill_mix|seeds|shared_circuits|quanta)\b")
 KEEP_SEEDS = {"seeds": 2}  # examples that compare seeds need more than one
 KEEP_WEIGHTS = {"shared_circuits"}  # examples that re-run the saved models
 SLOW = ("theory gallery",)  # every toy system: ~50 s

@@ -91,7 +91,7 @@ def analyze_cmd(
     try:
         rows = analyze(with_group_labels(curves), answer_length=answer_length or None, details=details,
                        min_excess=min_excess, by_family=by is By.family)
-    except Exception as exc:  # noqa: BLE001
+    except ValueError as exc:  # data the analysis cannot use; anything else is a bug (exit 1, cli/errors.py)
         fail_now(f"analysis failed: {exc}")
     if fmt is Fmt.json:
         sys.stdout.write(to_json(rows) + "\n")

@@ -57,7 +57,7 @@ def load_curves_or_fail(folder: Path, scale: str, selection=None):
         curves = load_curves(folder, scale=scale, selection=selection)
     except SelectionError as exc:
         fail_now(str(exc))
-    except Exception as exc:  # noqa: BLE001 — one line for the user, not a traceback
+    except ValueError as exc:  # malformed stored or imported values; OS and store errors go to cli/errors.py
         fail_now(f"cannot load curves from {folder}: {exc}")
     if not curves:
         fail_now(f"no curves in {folder}")

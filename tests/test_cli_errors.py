@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -57,6 +58,7 @@ def _spec_file(folder: Path, **change) -> Path:
     ({"executor": {"kind": "slurm"}}, ["executor.kind", "slurm"]),
     ({"name": "../../escape"}, ["name", "../../escape"]),
     ({"name": "/abs"}, ["name", "/abs"]),
+    ({"executor": {"storage": "nosuchproto://bucket/x"}}, ["executor.storage", "nosuchproto"]),  # was exit 1
 ])
 def test_refused_spec_writes_nothing(tmp_path, monkeypatch, change, words):
     spec = _spec_file(tmp_path, **change)
@@ -80,6 +82,15 @@ def test_cuda_on_a_cpu_machine(tmp_path):
     spec = _spec_file(tmp_path, executor={"device": "cuda", "save_weights": False})
     assert_refused(runner.invoke(app, ["run", str(spec), "--out", str(tmp_path / "out")]), "executor.device", "cuda")
     assert not (tmp_path / "out").exists()
+
+
+def test_ray_executor_without_ray_writes_nothing(tmp_path, monkeypatch):
+    """Once refused by the executor, after the folder's lock and database were created."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the [ray] extra were not installed
+    spec = _spec_file(tmp_path, executor={"kind": "ray", "save_weights": False})
+    out = tmp_path / "out"
+    assert_refused(runner.invoke(app, ["run", str(spec), "--out", str(out)]), "executor.kind", "pip install")
+    assert not out.exists()
 
 
 def test_binary_spec_file(tmp_path):

@@ -237,6 +237,11 @@ class ExecutorSpec(_Strict):
         from emergelab.sweep.executors import EXECUTORS
 
         _require_known([v], EXECUTORS, "executor")
+        if v == "ray":  # checked here, not in the executor: that runs after the folder is created
+            import importlib.util
+
+            if importlib.util.find_spec("ray") is None:
+                raise ValueError("'ray' needs Ray installed: pip install 'emergelab[ray]'")
         return v
 
     @field_validator("device")
@@ -254,6 +259,23 @@ class ExecutorSpec(_Strict):
     snapshot_every_steps: int | None = Field(None, gt=0)
     snapshot_every_minutes: float | None = Field(5.0, gt=0)
     storage: str | None = None  # where workers keep snapshots: a path or fsspec URL every node reaches (default FOLDER/snapshots)
+
+    @field_validator("storage")
+    @classmethod
+    def _storage_reachable(cls, v: str | None) -> str | None:
+        """An fsspec URL whose protocol is unknown or whose package is missing (s3:// without s3fs)
+        is refused here, not as an internal error later (only the class is looked up: no connection)."""
+        if v is None:
+            return v
+        import fsspec
+
+        for link in v.split("::"):
+            protocol = fsspec.core.split_protocol(link)[0] or "file"
+            try:
+                fsspec.get_filesystem_class(protocol)
+            except (ValueError, ImportError) as e:
+                raise ValueError(f"{v!r}: {e}") from None
+        return v
 
 
 class MixSpec(_Strict):

@@ -41,3 +41,29 @@ def test_every_registry_in_the_package_is_the_one_type():
         first = next(iter(reg))
         with pytest.raises(ValueError, match="registered twice"):
             reg.add(first, reg[first])
+
+
+def test_lookups_that_check_first_still_say_did_you_mean(tmp_path):
+    """Spec checks, make_task/get_metric/get_system and the CLI's own checks all word an unknown
+    name through the registry, so each carries the suggestion (they once built their own message)."""
+    from pydantic import ValidationError
+    from typer.testing import CliRunner
+
+    from conftest import tiny_spec_dict
+    from emergelab.cli import app
+    from emergelab.metrics import get_metric
+    from emergelab.spec import ExperimentSpec
+    from emergelab.tasks import make_task
+    from emergelab.theory.registry import get_system
+
+    for over, wanted in (({"tasks": [{"name": "additon"}]}, "'addition'"), ({"metrics": ["brir"]}, "'brier'")):
+        with pytest.raises(ValidationError, match=f"did you mean {wanted}"):
+            ExperimentSpec.model_validate(tiny_spec_dict(**over))
+    for lookup, typo, wanted in ((make_task, "additon", "addition"), (get_metric, "exact_mach", "exact_match"),
+                                 (get_system, "polyfti", "polyfit")):
+        with pytest.raises(UnknownNameError, match=f"did you mean '{wanted}'"):
+            lookup(typo)
+    for args, wanted in ((["fit", str(tmp_path), "--law", "powr_law"], "'power_law'"),
+                         (["metrics", str(tmp_path), "--metric", "exact_mach"], "'exact_match'")):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and f"did you mean {wanted}" in result.output, result.output

@@ -61,7 +61,12 @@ class Registry(Mapping[str, T], Generic[T]):
             for _, pattern, make in self._families:
                 if (match := pattern.fullmatch(name)) is not None:
                     return make(match)
-            raise UnknownNameError(self.kind, name, [*self._items, *(f[0] for f in self._families)]) from None
+            raise self.unknown(name) from None
+
+    def unknown(self, name: str) -> UnknownNameError:
+        """The error for a name not here, for callers that test `in` first: every unknown-name
+        message then reads the same and carries the "did you mean"."""
+        return UnknownNameError(self.kind, name, [*self._items, *(f[0] for f in self._families)])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)

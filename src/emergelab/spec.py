@@ -29,6 +29,7 @@ from pydantic import (
 
 from emergelab.metrics import DEFAULT_METRICS, METRICS
 from emergelab.metrics.sampling import parse_pass_at_k
+from emergelab.registry import Registry
 from emergelab.tasks import TASKS, make_task
 from emergelab.train import TrainConfig, log_spaced_steps
 from emergelab.train.memory import RunSize, gib, memory_limit_bytes, training_bytes
@@ -37,11 +38,11 @@ MAX_INDEX = 2**63 - 1  # input indices, seeds and token ids are 64-bit integers 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a folder name under runs/, nothing more
 
 
-def _require_known(names: list[str], registry: dict, what: str) -> None:
-    """Refuse names that are not in a registry, listing the ones that are."""
-    unknown = [n for n in names if n not in registry]
-    if unknown:
-        raise ValueError(f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(registry)}")
+def _require_known(names: list[str], registry: Registry) -> None:
+    """Refuse the first name that is not in a registry, with a "did you mean" and the known names."""
+    for name in names:
+        if name not in registry:
+            raise ValueError(str(registry.unknown(name)))
 
 
 class SpecError(ValueError):
@@ -65,7 +66,7 @@ class TaskSpec(BaseModel):
     @classmethod
     def _known(cls, v: str) -> str:
         if v not in TASKS:
-            raise ValueError(f"unknown task {v!r}; known: {', '.join(sorted(TASKS))}")
+            raise ValueError(str(TASKS.unknown(v)))
         return v
 
     def task_kwargs(self) -> dict:
@@ -236,7 +237,7 @@ class ExecutorSpec(_Strict):
     def _known_executor(cls, v: str) -> str:
         from emergelab.sweep.executors import EXECUTORS
 
-        _require_known([v], EXECUTORS, "executor")
+        _require_known([v], EXECUTORS)
         if v == "ray":  # checked here, not in the executor: that runs after the folder is created
             import importlib.util
 
@@ -357,7 +358,7 @@ class ExperimentSpec(_Strict):
     def _knobs(cls, v: list[str] | None) -> list[str] | None:
         from emergelab.sweep.knobs import KNOBS
 
-        _require_known(v or [], KNOBS, "knob")
+        _require_known(v or [], KNOBS)
         return v
 
     @model_validator(mode="after")
@@ -374,7 +375,7 @@ class ExperimentSpec(_Strict):
     @field_validator("metrics")
     @classmethod
     def _metrics(cls, v: list[str]) -> list[str]:
-        _require_known(v, METRICS, "metric")
+        _require_known(v, METRICS)
         return v
 
     @field_validator("probes")
@@ -382,7 +383,7 @@ class ExperimentSpec(_Strict):
     def _probes(cls, v: list[str]) -> list[str]:
         from emergelab.evaluate.probes import PROBES
 
-        _require_known(v, PROBES, "probe")
+        _require_known(v, PROBES)
         return v
 
     @model_validator(mode="after")

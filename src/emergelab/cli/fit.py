@@ -248,7 +248,7 @@ def fit_command(
     """
     try:
         if law not in LAWS:
-            raise FitInputError(f"unknown law {law!r}; known: {', '.join(sorted(LAWS))}")
+            raise FitInputError(str(LAWS.unknown(law)))
         chosen = options.selection(task, family, shots, model, checkpoint)
         xv, yv, names = load_xy(source, law, list(x or []), y, scale, metric, chosen)
         wanted = parse_predict(list(predict or []), law, names)

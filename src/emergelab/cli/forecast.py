@@ -18,6 +18,7 @@ from emergelab.analysis.forecast import FORECASTERS
 from emergelab.analysis.laws import LAWS
 from emergelab.cli import options
 from emergelab.cli.common import Scale, experiment_folder, fail_now, out_console
+from emergelab.registry import UnknownNameError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -75,7 +76,7 @@ def forecast_cmd(
     from emergelab.analysis.laws.points import load_run_points
 
     if method not in FORECASTERS and method != "beta_binomial":
-        fail_now(f"unknown forecast method {method!r}; known: {', '.join(FORECASTERS)}, beta_binomial")
+        fail_now(str(UnknownNameError("forecast method", method, [*FORECASTERS, "beta_binomial"])))
     if scale is Scale.step:
         fail_now("--scale step is a training-time axis; forecasts across runs take params, non_embedding_params, "
                  "tokens or flops")

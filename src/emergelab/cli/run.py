@@ -146,7 +146,7 @@ def metrics(
 
     unknown = [m for m in metric if m not in METRICS]
     if unknown:
-        raise fail(f"error: unknown metric {unknown[0]!r}; known: {', '.join(METRICS)}")
+        raise fail(f"error: {METRICS.unknown(unknown[0])}")
     try:
         rows = load_rows(experiment_folder(folder), metric or None,
                          options.selection(task, family, shots, model, checkpoint), scale="step")

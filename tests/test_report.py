@@ -82,6 +82,9 @@ def test_summary_tells_each_known_story(story):
     assert "<b>emergent</b>" in artifact and "<b>emergent</b>" in genuine
     assert "a metric artifact" in artifact and ev["artifact"].mirages["exact_match"].label == "metric_artifact"
     assert "<b>genuine" in genuine and ev["genuine"].mirages["exact_match"].label == "genuine"
+    for task, text in (("artifact", artifact), ("genuine", genuine)):  # the deciding route is named, then its reason
+        deciding = ev[task].mirages["exact_match"].deciding
+        assert f"Deciding evidence ({deciding} route): " in text and "Decided by" not in text
 
 
 def test_summary_numbers_are_the_curves_numbers(story):

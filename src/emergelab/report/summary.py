@@ -115,7 +115,8 @@ def mirage_sentence(m: MirageResult, task: str) -> str:
             f"<b>{html.escape(MIRAGE_WORDS.get(m.label, m.label))}</b>.")
     deciding = next((r for r in m.routes if r.continuous_metric == m.deciding), None)
     if deciding is not None:
-        text += f" Decided by {html.escape(deciding.reason)}."
+        # the reason is a sentence about the discrete metric, so it is introduced, not appended to "by"
+        text += f" Deciding evidence ({html.escape(deciding.continuous_metric)} route): {html.escape(deciding.reason)}."
     others = []
     for r in m.routes:
         if r is deciding:

@@ -152,6 +152,28 @@ def test_glossary_defines_the_terms_the_report_uses(story):
         assert term in names
 
 
+def test_glossary_linearity_matches_the_numbers_in_the_tables():
+    """The glossary's landmarks for linearity are the values `linearity` gives (it once said 'near 1 for
+    steady improvement, near 0 for a jump', while the tables showed 2-4)."""
+    from emergelab.analysis.linearity import linearity
+
+    text = next(t.definition for t in GLOSSARY if t.name == "linearity")
+    assert "equal steps give n − 1" in text and "single jump among flat steps gives √(n − 1)" in text
+    n = 5
+    assert linearity(np.arange(n, dtype=float)) == pytest.approx(n - 1)
+    assert linearity(np.array([0, 0, 0, 0, 1.0])) == pytest.approx(np.sqrt(n - 1))
+
+
+def test_mirage_bands_draw_no_markers(story):
+    """A band is an area: its corners must not show as points beside the observed ones."""
+    from emergelab.report.analysis_section import mirage_figure
+
+    _curves, ev, _page = story
+    fig = mirage_figure(ev["artifact"].mirages["exact_match"])
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert bands and all(t.mode == "lines" for t in bands)
+
+
 # ------------------------------------------------------------------ a real experiment
 
 

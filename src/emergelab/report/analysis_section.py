@@ -47,8 +47,9 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 def _band(fig: go.Figure, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, name: str, color: str = _BAND,
           group: str | None = None) -> None:
+    # mode="lines": plotly's default for few points adds markers, which would pass for data at the band's corners
     fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
-                             fillcolor=color, line=dict(width=0), name=name, hoverinfo="skip", legendgroup=group,
+                             mode="lines", fillcolor=color, line=dict(width=0), name=name, hoverinfo="skip", legendgroup=group,
                              showlegend=group is None))
 
 

@@ -33,9 +33,11 @@ GLOSSARY: tuple[Term, ...] = (
          "Metrics where lower is better are negated first.",
          "Schaeffer et al. 2023, Eq. 1"),
     Term("linearity",
-         "BIG-bench's linearity: how well a straight line in log-scale fits the curve; near 1 for steady "
-         "improvement, near 0 (or negative) for a jump.",
-         "Srivastava et al. 2022"),
+         "BIG-bench's linearity: the same signed total change divided by the root-mean-square step between "
+         "consecutive models, sign(argmax − argmin) · (max − min) / √mean(Δy²). Over n models, equal steps give "
+         "n − 1 and a single jump among flat steps gives √(n − 1): lower means the change sits in fewer steps. "
+         "Unlike the emergence score (a median), one big step cannot make it infinite; negative when the curve falls.",
+         "Srivastava et al. 2022; analysis/linearity.py"),
     Term("verdict",
          "emergent — the smaller models sit at the floor, the largest is clearly above it, and no smooth trend "
          "through the smaller models reaches the larger ones (joint test significant and excess large); smooth — the "

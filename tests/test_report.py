@@ -243,6 +243,34 @@ def test_analyze_table_fits_80_columns():
     assert "metric_artifact" in text and "inconclusive" in text and "36k [36k, 37k]" in text
 
 
+def test_analyze_table_shows_series_labels_in_brackets():
+    """Shots, families and models in brackets are text, not rich markup (they vanished: two
+    "lambada_openai" headings for 0- and 5-shot), and a long heading folds instead of squeezing
+    the numbers out of an 80-column table."""
+    from dataclasses import fields
+
+    from rich.console import Console
+
+    from emergelab.analysis.summary import AnalysisRow, to_table
+
+    heads = ["lambada_openai [pythia, 0-shot]", "lambada_openai [pythia, 5-shot, pythia-v1.1-1b-bf16]"]
+    given = dict(scale="tokens", n_points=15, emergence_score=29.0, linearity=6.9, verdict="smooth",
+                 threshold=2.7e10, threshold_lo=2.4e10, threshold_hi=3.1e10, mirage="-", reason="why")
+    filler = {"str": "", "float": 0.5, "int": 3}
+    rows = [AnalysisRow(**{f.name: {"task": task, "metric": "acc", "family": fam}.get(f.name, given.get(
+        f.name, filler.get(str(f.type).split(" ")[0]))) for f in fields(AnalysisRow)})
+            for task, fam in ((heads[0], ""), (heads[0], "pythia"), (heads[1], ""))]
+    console = Console(width=80, record=True, color_system=None)
+    console.print(to_table(rows))
+    text = console.export_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in text
+    assert heads[0] in lines[2]  # the first heading on one line, whole
+    assert "lambada_openai [pythia, 5-shot," in text and "pythia-v1.1-1b-bf16]" in text  # folded, not cut
+    assert "acc [pythia]" in text and f"{heads[0]} / acc [pythia]: why" in text.replace("\n", " ")
+    assert sum(1 for line in lines if line.startswith("acc ") and "27B [24B, 31B]" in line and " 15 " in line) == 3
+
+
 # ------------------------------------------------------------------ an imported folder
 
 

@@ -114,30 +114,38 @@ def fmt_scale(x: float | None) -> str:
 def to_table(rows: list[AnalysisRow], title: str = "Emergence analysis"):
     """A rich Table (print it with rich.console.Console().print) that fits 80 columns: the task
     heads each group of rows instead of filling a column, names are never cut (they wrap before
-    numbers do), scales are short ("36k [35k, 37k]"); the reasons follow in the caption."""
+    numbers do), scales are short ("36k [35k, 37k]"); the reasons follow in the caption. A heading
+    longer than the room the other columns leave in 80 ("lambada_openai [pythia, 5-shot,
+    pythia-v1.1-1b-bf16]") folds instead of squeezing them; brackets are text, not rich markup."""
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     scale = rows[0].scale if rows else ""
     t = Table(title=f"{title} (scale: {scale})", caption_justify="left", box=None, pad_edge=False,
               padding=(0, 1, 0, 0), header_style="bold underline")
-    t.add_column("metric", no_wrap=True)
+    heads = ("metric", "n", "score", "lin.", "verdict", "threshold [95%]", "mirage")
+    cells = []
+    for r in rows:
+        thr = fmt_scale(r.threshold)
+        if r.threshold is not None and r.threshold_lo is not None:
+            thr += f" [{fmt_scale(r.threshold_lo)}, {fmt_scale(r.threshold_hi)}]"
+        cells.append((f"{r.metric} [{r.family}]" if r.family else r.metric, str(r.n_points),
+                       _fmt(r.emergence_score, 2), _fmt(r.linearity, 2), r.verdict, thr, r.mirage or "-"))
+    widths = [max([len(h), *(len(c[j]) for c in cells)]) for j, h in enumerate(heads)]
+    t.add_column("metric", no_wrap=True, max_width=max(widths[0], 79 - sum(w + 1 for w in widths[1:])))
     for head in ("n", "score", "lin."):
         t.add_column(head, justify="right")
     t.add_column("verdict", no_wrap=True)
     t.add_column("threshold [95%]", justify="right", no_wrap=True)
     t.add_column("mirage", no_wrap=True)
     notes = []
-    for i, r in enumerate(rows):
+    for i, (r, c) in enumerate(zip(rows, cells, strict=True)):
         if i == 0 or rows[i - 1].task != r.task:
-            t.add_row(f"[bold]{r.task}[/bold]", end_section=False)
-        thr = fmt_scale(r.threshold)
-        if r.threshold is not None and r.threshold_lo is not None:
-            thr += f" [{fmt_scale(r.threshold_lo)}, {fmt_scale(r.threshold_hi)}]"
-        name = f"{r.metric} [{r.family}]" if r.family else r.metric
-        t.add_row(name, str(r.n_points), _fmt(r.emergence_score, 2), _fmt(r.linearity, 2), r.verdict, thr,
-                  r.mirage or "-")
-        notes.append(f"{r.task} / {r.metric}{f' [{r.family}]' if r.family else ''}: {r.reason}")
-    t.caption = "\n".join(notes)
+            t.add_row(Text(r.task, style="bold", no_wrap=False, overflow="fold"), end_section=False)
+        t.add_row(Text(c[0]), *c[1:])
+        notes.append(f"{r.task} / {c[0]}: {r.reason}")
+    t.caption = escape("\n".join(notes))
     return t
 
 

@@ -49,6 +49,36 @@ def test_unknown_metric_is_a_warning(tmp_path):
     assert any("weird" in w for w in summary.warnings)
 
 
+def test_orientation_from_the_metric_registry(tmp_path):
+    """An error rate falls as models improve: `error` (and its alias `err`, and `char_edit_distance`)
+    are stored lower-is-better without the 'assumed higher is better' warning the importer gave
+    (the analyses read the registry, so the store and the warning disagreed with them)."""
+    path = tmp_path / "r.csv"
+    path.write_text("model,task,metric,value\n" + "".join(
+        f"m-{n}m,t,{metric},0.3\n" for n in (1, 2) for metric in ("error", "err", "char_edit_distance", "weird")))
+    summary = import_files([path], tmp_path / "exp")
+    with Store(tmp_path / "exp", read_only=True) as store:
+        hib = {p.metric: p.higher_is_better for p in store.points()}
+    assert hib == {"error": False, "err": False, "char_edit_distance": False, "weird": True}
+    [warning] = [w for w in summary.warnings if "assumed higher is better" in w]
+    assert "weird" in warning and "error" not in warning and "err," not in warning
+
+
+def test_zero_tokens_at_step_zero_round_trips(tmp_path):
+    """Step 0 has seen D = 0 tokens (and C = 0): an lm-eval import with --tokens-per-step stores
+    that, so a table exported from it (tokens 0) imports again; negative tokens are refused."""
+    path = tmp_path / "r.csv"
+    path.write_text("model,task,metric,step,tokens,value\nm-1m,t,acc,0,0,0.0\nm-1m,t,acc,10,2e7,0.4\n")
+    import_files([path], tmp_path / "exp")
+    with Store(tmp_path / "exp", read_only=True) as store:
+        got = sorted((p.step, p.tokens, p.flops) for p in store.points())
+    assert got == [(0, 0.0, 0.0), (10, 2e7, pytest.approx(6 * 1e6 * 2e7))]
+    path.write_text("model,task,metric,tokens,value\nm-1m,t,acc,-5,0.4\n")
+    with pytest.raises(ImportFileError, match="tokens: '-5' must not be negative"):
+        import_files([path], tmp_path / "exp2")
+    assert not (tmp_path / "exp2" / DB_NAME).exists()
+
+
 def test_counts_csv_and_jsonl(tmp_path):
     summary = import_files([IMPORT / "counts.csv", IMPORT / "counts.jsonl"], tmp_path)
     assert summary.sizes == {"coder-350m": 3.5e8, "coder-2b": 2e9, "toy-1m": 1e6}

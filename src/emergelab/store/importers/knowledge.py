@@ -49,11 +49,17 @@ def base_metric(metric: str) -> str:
 
 
 def higher_is_better(metric: str) -> bool | None:
-    """Orientation of a metric by name, or None when unknown."""
+    """Orientation of a metric by name, or None when unknown: this table, then the metric registry
+    (`error`, `char_edit_distance`, aliases such as `err`), the record the analyses read."""
     base = base_metric(metric)
     if _PASS_AT_K.fullmatch(base):
         return True
-    return HIGHER_IS_BETTER.get(base)
+    if base in HIGHER_IS_BETTER:
+        return HIGHER_IS_BETTER[base]
+    from emergelab.metrics import metric_record
+
+    record = metric_record(base, warn=False)
+    return record.higher_is_better if record.known else None
 
 
 def task_chance(task: str, metric: str) -> float | None:

@@ -54,8 +54,8 @@ class LongTable:
                 model=model, task=task, metric=metric, value=c.number("value", required=True) or 0.0,
                 params=c.number("params", positive=True),
                 non_embedding_params=c.number("non_embedding_params", positive=True),
-                tokens=c.number("tokens", positive=True),
-                flops=c.number("flops", positive=True),
+                tokens=c.number("tokens", nonnegative=True),  # 0 at step 0, as lm-eval imports store it
+                flops=c.number("flops", nonnegative=True),
                 step=c.integer("step", minimum=0),
                 stderr=c.number("stderr"),
                 n_examples=c.integer("n_examples", minimum=1),

@@ -123,7 +123,8 @@ class Cells:
             return None
         return str(value)
 
-    def number(self, column: str, required: bool = False, positive: bool = False) -> float | None:
+    def number(self, column: str, required: bool = False, positive: bool = False,
+               nonnegative: bool = False) -> float | None:
         raw = self._raw(column)
         if raw is None:
             if required:
@@ -139,6 +140,8 @@ class Cells:
             raise self.fail(column, f"{raw!r} is not finite")
         if positive and value <= 0:
             raise self.fail(column, f"{raw!r} must be positive")
+        if nonnegative and value < 0:
+            raise self.fail(column, f"{raw!r} must not be negative")
         return value
 
     def integer(self, column: str, required: bool = False, minimum: int | None = None) -> int | None:

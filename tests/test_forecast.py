@@ -265,3 +265,24 @@ def test_cli_forecast_checkpoints_as_runs(tmp_path: Path):
             continue
         i = 3 * int(model[1:]) + step - 1
         assert p["pred"] == pytest.approx(true_error(n[i], d[i]), abs=0.03), p
+
+
+def test_backtest_caption_says_how_many_rows_have_a_relative_error():
+    """A held-out checkpoint observed at 0 (Pythia's early steps on LAMBADA) has no relative error:
+    the caption's mean is over the others and says so (it read '104 held-out runs: mean relative
+    error 33 %' for a mean over 64)."""
+    from rich.console import Console
+
+    from emergelab.analysis.forecast import Forecast
+    from emergelab.cli.forecast import backtest_table
+
+    nan = np.full(4, np.nan)
+    f = Forecast("via_loss", "t", "acc", "params", 1e9, np.ones(2), np.ones(2), np.array([2e9, 3e9, 4e9, 5e9]),
+                 pred=np.array([0.1, 0.2, 0.45, 0.6]), lo=nan, hi=nan, observed=np.array([0.0, 0.0, 0.5, 0.5]), labels=list("abcd"))
+    s = f.summary()
+    assert s["n_backtest"] == 4 and s["n_rel_error"] == 2
+    assert s["mean_rel_error"] == pytest.approx((0.05 / 0.5 + 0.1 / 0.5) / 2)
+    console = Console(width=100, record=True, color_system=None)
+    console.print(backtest_table(f))
+    text = " ".join(console.export_text().split())  # the caption wraps at the table's width
+    assert "4 held-out runs: mean relative error 15.0% (over the 2 observed ≠ 0)" in text

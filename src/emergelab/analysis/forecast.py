@@ -100,6 +100,7 @@ class Forecast:
             "n_backtest": float(have.sum()),
             "mean_abs_error": float(np.mean(self.abs_error[have])),
             "mean_rel_error": float(np.nanmean(rel)) if np.isfinite(rel).any() else float("nan"),
+            "n_rel_error": float(np.isfinite(rel).sum()),  # an observation of 0 has no relative error
             # no interval (n_boot = 0), no coverage
             "coverage": float(np.mean(self.covered[have])) if np.isfinite(self.lo[have]).any() else float("nan"),
         }

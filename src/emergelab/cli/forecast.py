@@ -141,6 +141,7 @@ def backtest_table(f) -> Table:
                   "-" if np.isnan(r) else f"{r:.1%}")
     s = f.summary()
     if s.get("n_backtest"):
-        t.caption = (f"{int(s['n_backtest'])} held-out runs: mean relative error {s['mean_rel_error']:.1%}"
+        part = "" if s["n_rel_error"] == s["n_backtest"] else f" (over the {int(s['n_rel_error'])} observed ≠ 0)"
+        t.caption = (f"{int(s['n_backtest'])} held-out runs: mean relative error {s['mean_rel_error']:.1%}{part}"
                      + (f", interval coverage {s['coverage']:.0%}" if np.isfinite(s["coverage"]) else ""))
     return t

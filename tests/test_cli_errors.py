@@ -272,3 +272,28 @@ def test_import_an_id_beyond_the_store_integers(tmp_path):
     out = tmp_path / "out"
     assert_refused(runner.invoke(app, ["import", str(folder / name), "--out", str(out)]), "2147483648", "32-bit")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, one_line", [(["analyze", "x"], True), (["--debug", "analyze", "x"], False)])
+def test_script_prints_a_warning_as_one_line(monkeypatch, capsys, argv, one_line):
+    """The `emergelab` script shows a Python warning as `warning: ...` (the default format adds the
+    file, line number and source line: 230 columns for a noise notice); --debug keeps the default."""
+    import warnings
+
+    import emergelab.cli as cli
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
+    monkeypatch.setattr(sys, "argv", ["emergelab", *argv])
+
+    def app():
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("arc_challenge/acc: between-model scatter\n  not estimable", UserWarning, stacklevel=1)
+
+    monkeypatch.setattr(cli, "app", app)
+    cli.main()
+    err = capsys.readouterr().err
+    if one_line:
+        assert err == "warning: arc_challenge/acc: between-model scatter not estimable\n"
+    else:
+        assert warnings.showwarning is not cli._warning_line and "warning: " not in err

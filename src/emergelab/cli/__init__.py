@@ -64,7 +64,21 @@ for _group in (run, analyze, gain, entropy, skills, seeds, shared_circuits, quan
 app.add_typer(theory.app, name="theory", help="Exact toy systems where emergence can be computed.")
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """A Python warning as one line on stderr, without the file, line number and source line that
+    the default format shows (`--debug` keeps the default)."""
+    import sys
+
+    print(f"warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+
+
 def main() -> None:
+    """The `emergelab` script (tests call `app` through CliRunner and keep pytest's own warnings)."""
+    import sys
+    import warnings
+
+    if "--debug" not in sys.argv[1:]:
+        warnings.showwarning = _warning_line
     app()
 
 

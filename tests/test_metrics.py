@@ -118,3 +118,18 @@ def test_curves_from_imported_points_use_the_record():
     by = {c.metric: c for c in curves_from_points(pts, "params")}
     assert by["error"].higher_is_better is False and by["error"].discrete  # the record beats a default
     assert by["acc,none"].discrete and by["acc,none"].higher_is_better
+
+
+@pytest.mark.parametrize("name, higher", [
+    ("pct_stereotype", True),   # holds "ter" inside a word
+    ("answer_f1", True),        # holds "wer" inside a word
+    ("interval_coverage", True),
+    ("word_error_rate", False),
+    ("my_bits_per_token", False),
+    ("val_loss", False),
+    ("wer", False),
+    ("num_errors", False),
+])
+def test_unknown_metric_orientation_reads_whole_words(name, higher):
+    with pytest.warns(UnknownMetricWarning):
+        assert metric_record(name).higher_is_better is higher

@@ -109,7 +109,14 @@ def declare_metric(name: str, description: str, *, higher_is_better: bool = True
 
 
 _PASS_AT_K = re.compile(r"pass(?:@|_at_)(\d+)")
-_LOWER_WORDS = ("error", "loss", "perplexity", "ppl", "distance", "bits_per", "wer", "cer", "ter")
+_LOWER_WORDS = ("error", "err", "loss", "perplexity", "ppl", "distance", "bits", "wer", "cer", "ter")
+
+
+def _says_lower_is_better(name: str) -> bool:
+    """Whether a metric name contains a lower-is-better word as a whole word (`word_error_rate`,
+    `bits_per_byte`, `wer`), not inside another word (`pct_stereotype` holds "ter", `answer_f1` "wer")."""
+    words = re.split(r"[^a-z0-9]+", name.lower())
+    return any(w in _LOWER_WORDS or w.rstrip("s") in _LOWER_WORDS for w in words)
 
 
 class UnknownMetricWarning(UserWarning):
@@ -133,7 +140,7 @@ def metric_record(name: str, *, warn: bool = True) -> Metric:
             return registry[key]
     if _PASS_AT_K.fullmatch(base):
         return Metric(base, None, True, True, "fraction of problems solved within k samples")
-    lower = any(w in base.lower() for w in _LOWER_WORDS)
+    lower = _says_lower_is_better(base)
     if warn:
         warnings.warn(
             f"unknown metric {name!r}: treated as continuous, {'lower' if lower else 'higher'} is better, "

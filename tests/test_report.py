@@ -301,3 +301,24 @@ def test_imported_folder_reads_well(tmp_path):
     assert {"alpha-1e+08", "beta-1e+10"} <= names  # one training line per model
     assert '<section id="checkpoints">' in page
     assert page.count('"y0":0.25') >= 2  # chance lines, one per size panel
+
+
+def test_metrics_table_shows_labels_whole_at_80_columns():
+    """`emergelab metrics`: a label with brackets is text (it showed `multiplication` for
+    `multiplication[digits=2]`, the label CSV and `analyze` print) and no metric name is cut to
+    `token_edit_dista…` at 80 columns, with the longest names the demo has."""
+    from rich.console import Console
+
+    from emergelab.cli.run import metrics_table
+
+    metrics = ["token_edit_distance", "target_logprob", "target_prob", "exact_match"]
+    final = {(task, m, n, model): [0.5, 0.25] for task in ("addition-3d", "multiplication[digits=2]")
+             for m in metrics for n, model in ((1760, "w8-d2-h2"), (56640, "w48-d2-h12"))}
+    console = Console(width=80, record=True, color_system=None)
+    console.print(metrics_table(final, "metrics at the final checkpoint, mean over seeds — runs/[demo]"))
+    text = console.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert "multiplication[digits=2]" in text and "addition-3d" in text and "runs/[demo]" in text
+    for m in metrics:
+        assert re.search(rf"\b{m}\b", text)
+    assert text.index("w8-d2-h2") < text.index("w48-d2-h12")  # by size

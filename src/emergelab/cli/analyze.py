@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from emergelab.cli import options
 from emergelab.cli.common import Scale, fail_now, load_curves_or_fail
@@ -137,7 +138,7 @@ def _print_thresholds(rows, fmt: Fmt) -> None:
     for col in ("knob", "value", "task", "threshold", "reached"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        t.add_row(r.knob, r.knob_value, r.task, describe(r), "-" if r.reached != r.reached else f"{r.reached:.0%}")
+        t.add_row(r.knob, r.knob_value, escape(r.task), describe(r), "-" if r.reached != r.reached else f"{r.reached:.0%}")
     con.print(t)
 
 

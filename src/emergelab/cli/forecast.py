@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from emergelab.analysis.forecast import FORECASTERS
@@ -132,12 +133,12 @@ def to_json(f) -> dict:
 
 def backtest_table(f) -> Table:
     """One row per held-out run: forecast, interval, observed, relative error; then the summary."""
-    t = Table(title=f"{f.task} / {f.metric}: {f.method}, fit on {f.scale} <= {f.fit_below:g}")
+    t = Table(title=escape(f"{f.task} / {f.metric}: {f.method}, fit on {f.scale} <= {f.fit_below:g}"))
     for col in ("run", f.scale, "forecast", f"{int(f.level * 100)}% interval", "observed", "rel. error"):
         t.add_column(col, overflow="fold")
     for lab, x, p, lo, hi, o, r in zip(f.labels, f.x, f.pred, f.lo, f.hi, f.observed, f.rel_error, strict=True):
         band = "-" if np.isnan(lo) else f"[{lo:.4g}, {hi:.4g}]"
-        t.add_row(lab or "(new)", f"{x:.3g}", "-" if np.isnan(p) else f"{p:.4g}", band, "-" if np.isnan(o) else f"{o:.4g}",
+        t.add_row(escape(lab or "(new)"), f"{x:.3g}", "-" if np.isnan(p) else f"{p:.4g}", band, "-" if np.isnan(o) else f"{o:.4g}",
                   "-" if np.isnan(r) else f"{r:.1%}")
     s = f.summary()
     if s.get("n_backtest"):

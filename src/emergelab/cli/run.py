@@ -161,9 +161,6 @@ def metrics(
             writer.writerow([r.task, r.metric, r.params, r.non_embedding_params, r.tokens, f"{r.flops:.6g}",
                              "" if r.seed is None else r.seed, r.step, f"{r.value:.6g}"])
         return
-    table = Table(title=f"metrics at the final checkpoint, mean over seeds — {folder}")
-    for col in ("task", "metric", "model", "N (non-emb.)", "seeds", "value"):
-        table.add_column(col, justify="left" if col in ("task", "metric", "model") else "right")
     final: dict[tuple, list] = {}
     last = {}
     for r in rows:
@@ -171,9 +168,25 @@ def metrics(
     for r in rows:
         if r.step == last[(r.task, r.model, r.seed)]:
             final.setdefault((r.task, r.metric, r.non_embedding_params, r.model), []).append(r.value)
+    out_console.print(metrics_table(final, f"metrics at the final checkpoint, mean over seeds — {folder}"))
+
+
+def metrics_table(final: dict[tuple[str, str, int, str], list[float]], title: str) -> Table:
+    """(task, metric, N, model) -> values as a table: each task label as a heading row, then its
+    metric x model rows. Labels are text, not rich markup (`multiplication[digits=2]` showed as
+    `multiplication`), and at 80 columns no metric name is cut."""
+    from rich.text import Text
+
+    table = Table(title=Text(title))
+    for col in ("metric", "model", "N (non-emb.)", "seeds", "value"):
+        table.add_column(col, justify="left" if col in ("metric", "model") else "right")
+    heading = None
     for (task, m, n, model), vals in sorted(final.items()):
-        table.add_row(task, m, model, f"{n:,}", str(len(vals)), f"{sum(vals) / len(vals):.4f}")
-    out_console.print(table)
+        if task != heading:
+            heading = task
+            table.add_row(Text(task, style="bold", overflow="fold"), "", "", "", "")
+        table.add_row(Text(m), Text(model), f"{n:,}", str(len(vals)), f"{sum(vals) / len(vals):.4f}")
+    return table
 
 
 def _why_no_rows(folder: Path) -> str:

@@ -34,9 +34,10 @@ def test_every_registry_in_the_package_is_the_one_type():
     from emergelab.sweep.executors import EXECUTORS
     from emergelab.sweep.knobs import KNOBS
     from emergelab.tasks import TASKS
+    from emergelab.theory.circuits.functions import NAMED
     from emergelab.theory.registry import SYSTEMS
 
-    for reg in (FORECASTERS, LAWS, LINKS, PROBES, METRICS, REGISTRY, EXECUTORS, KNOBS, TASKS, SYSTEMS):
+    for reg in (FORECASTERS, LAWS, LINKS, PROBES, METRICS, REGISTRY, EXECUTORS, KNOBS, TASKS, SYSTEMS, NAMED):
         assert isinstance(reg, Registry) and len(reg) > 0
         first = next(iter(reg))
         with pytest.raises(ValueError, match="registered twice"):
@@ -63,6 +64,10 @@ def test_lookups_that_check_first_still_say_did_you_mean(tmp_path):
                                  (get_system, "polyfti", "polyfit")):
         with pytest.raises(UnknownNameError, match=f"did you mean '{wanted}'"):
             lookup(typo)
+    from emergelab.theory.circuits.functions import FunctionSpecError, parse_function
+
+    with pytest.raises(FunctionSpecError, match="did you mean 'parity'.*hex truth table"):
+        parse_function("parit:4")
     for args, wanted in ((["fit", str(tmp_path), "--law", "powr_law"], "'power_law'"),
                          (["metrics", str(tmp_path), "--metric", "exact_mach"], "'exact_match'")):
         result = CliRunner().invoke(app, args)

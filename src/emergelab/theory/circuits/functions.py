@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from emergelab.registry import Registry
+
 
 class FunctionSpecError(ValueError):
     """A function name or truth table that cannot be parsed (the CLI turns it into exit code 2)."""
@@ -101,15 +103,10 @@ def _full_adder(n: int | None) -> BoolFunction:
     return from_rows("full_adder", 3, 2, lambda r: r.bit_count())
 
 
-NAMED: dict[str, Callable[[int | None], BoolFunction]] = {
-    "increment": _increment,
-    "add": _add,
-    "mult": _mult,
-    "majority": _majority,
-    "parity": _parity,
-    "and": _and,
-    "full_adder": _full_adder,
-}
+NAMED: Registry[Callable[[int | None], BoolFunction]] = Registry("function")
+for _name, _make in (("increment", _increment), ("add", _add), ("mult", _mult), ("majority", _majority),
+                     ("parity", _parity), ("and", _and), ("full_adder", _full_adder)):
+    NAMED.add(_name, _make)
 
 
 def _from_hex(spec: str) -> BoolFunction:
@@ -153,5 +150,4 @@ def parse_function(spec: str | BoolFunction) -> BoolFunction:
         return NAMED[name](int(arg) if arg else None)
     if name == "tt" or name.lower().startswith("0x") or all(c in "0123456789abcdefABCDEF," for c in spec):
         return _from_hex(spec)
-    known = ", ".join(sorted(NAMED))
-    raise FunctionSpecError(f"unknown function {spec!r}; known: {known}, or hex truth tables like tt:e8")
+    raise FunctionSpecError(f"{NAMED.unknown(name)}; or a hex truth table like tt:e8")

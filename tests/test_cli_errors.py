@@ -93,6 +93,28 @@ def test_ray_executor_without_ray_writes_nothing(tmp_path, monkeypatch):
     assert not out.exists()
 
 
+def _closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("address, words", [
+    (None, ["no Ray cluster answers", "ray start --head"]),  # was a silent hang of minutes
+    ("not an address", ["expected auto, HOST:PORT"]),
+])
+def test_ray_address_without_a_cluster_is_refused_at_once(tmp_path, address, words):
+    pytest.importorskip("ray")
+    address = address or f"127.0.0.1:{_closed_port()}"
+    spec = _spec_file(tmp_path, executor={"kind": "ray", "address": address, "save_weights": False})
+    out = tmp_path / "out"
+    assert_refused(runner.invoke(app, ["run", str(spec), "--out", str(out)]), "executor.address", *words)
+    assert not out.exists()
+
+
 def test_binary_spec_file(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_bytes(bytes(range(256)) * 4)

@@ -224,6 +224,9 @@ class TrainingSpec(_Strict):
         )
 
 
+RAY_CONNECT_TIMEOUT_S = 5.0  # how long a Ray address may take to accept a connection
+
+
 class ExecutorSpec(_Strict):
     kind: str = "local"
     threads: int = Field(1, gt=0)  # torch threads per process (1 measured faster here; see README)
@@ -243,6 +246,30 @@ class ExecutorSpec(_Strict):
 
             if importlib.util.find_spec("ray") is None:
                 raise ValueError("'ray' needs Ray installed: pip install 'emergelab[ray]'")
+        return v
+
+    @field_validator("address")
+    @classmethod
+    def _cluster_answers(cls, v: str | None) -> str | None:
+        """A host:port (or ray://host:port) address must accept a connection within a few seconds:
+        ray.init waits for a missing cluster for minutes, after the folder would have been created."""
+        if v is None or v in ("auto", "local"):
+            return v
+        import socket
+        from urllib.parse import urlsplit
+
+        where = urlsplit(v if "://" in v else f"ray://{v}")
+        try:
+            host, port = where.hostname, where.port
+        except ValueError:
+            host = port = None
+        if not host or port is None:
+            raise ValueError(f"{v!r}: expected auto, HOST:PORT or ray://HOST:PORT")
+        try:
+            socket.create_connection((host, port), timeout=RAY_CONNECT_TIMEOUT_S).close()
+        except OSError as e:
+            raise ValueError(f"no Ray cluster answers at {v} ({e.strerror or e}); start one with "
+                             "'ray start --head' or fix the address") from None
         return v
 
     @field_validator("device")

@@ -240,7 +240,7 @@ def fit_command(
 
         emergelab fit chinchilla.csv --law chinchilla --x N --x D --y loss --bootstrap 4000
 
-        emergelab fit runs/demo --law power_law --task addition --metric token_edit_distance
+        emergelab fit runs/demo --law power_law --task addition --metric test_loss
 
         emergelab fit runs/opt --law power_law --task lambada_openai --metric ppl --scale params --predict 1.75e11
 

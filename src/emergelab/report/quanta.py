@@ -74,8 +74,9 @@ def quanta_section_html(folder: Path) -> str:
             note = (f"<p>Aggregate loss ∝ N<sup>−{f.exponent_n:.3f}</sup> [{f.exponent_n_lo:.3f}, {f.exponent_n_hi:.3f}] "
                     f"(R² {f.r2_n:.3f}, {f.sizes} sizes); against the number of subtasks learned ∝ "
                     f"n<sup>−{f.exponent_learned:.3f}</sup>, where the quantization model gives {f.theory_learned:.3f} "
-                    f"over the same n (α = {f.alpha:.3g}). Subtasks reach accuracy {LEARNED:g} in frequency order: "
-                    f"Spearman ρ(rank, onset N) = {f.order_rho:.2f}.</p>")
+                    f"over the same n (α = {f.alpha:.3g}). Order in which subtasks reach accuracy {LEARNED:g} against "
+                    f"their frequency rank: Spearman ρ(rank, onset N) = {f.order_rho:.2f} (1: the most frequent "
+                    "always first; 0: unrelated).</p>")
         loss.update_layout(title=f"{task}: aggregate loss vs N", xaxis={"type": "log", "title": "N (non-embedding)"},
                            yaxis={"type": "log", "title": "loss (nats, weighted by training share)"})
         parts += [f"<h3>{html.escape(task)}</h3>", _html(by_n), _html(loss), note]

@@ -68,14 +68,15 @@ def _reference_run(spec_path, out) -> tuple[float, float]:
 
 def _kill_at_a_random_moment(proc, folder, since: float, rng, start_up: float, training: float) -> bool:
     """A quarter of the moments (all of them once every run is stored) fall in start-up: imports,
-    planning, the fork server; the rest up to a twelfth of the training after this attempt's first
-    write (training, scoring, storing). Returns whether the driver was still running then and was
+    planning, the fork server; the rest up to a 24th of the training after this attempt's first
+    write (training, scoring, storing), so most kills fall while runs are still being trained (with a
+    twelfth, every run was stored by the 10th kill and the rest hit a finished sweep). Returns whether the driver was still running then and was
     killed."""
     if rng.random() < 0.25 or _whole_runs_only(folder) == 8:
         delay = rng.uniform(0.0, start_up)
     else:
         wait_for(lambda: _training_seen(proc, folder, since), timeout=600, step=0.05)
-        delay = rng.uniform(0.0, training / 12)
+        delay = rng.uniform(0.0, training / 24)
     try:
         proc.wait(timeout=float(delay))
     except subprocess.TimeoutExpired:

@@ -322,3 +322,21 @@ def test_metrics_table_shows_labels_whole_at_80_columns():
     for m in metrics:
         assert re.search(rf"\b{m}\b", text)
     assert text.index("w8-d2-h2") < text.index("w48-d2-h12")  # by size
+
+
+def test_mirage_figure_hides_undetermined_routes_only_beside_an_informative_one(story):
+    """Uninformative bands cover most of [0, 1]; beside a route that decides they start hidden (legend
+    click shows them), but when no route decides they are all the figure has, so they stay shown."""
+    from dataclasses import replace
+
+    from emergelab.report.analysis_section import mirage_figure
+
+    _curves, ev, _page = story
+    m = ev["artifact"].mirages["exact_match"]
+    informative = next(r for r in m.routes if r.label != "undetermined" and np.isfinite(r.pred).any())
+    vague = replace(informative, continuous_metric="vague_metric", label="undetermined")
+    fig = mirage_figure(replace(m, routes=[informative, vague]))
+    shown = {t.legendgroup: t.visible for t in fig.data if t.legendgroup}
+    assert shown[informative.continuous_metric] is True and shown["vague_metric"] == "legendonly"
+    fig = mirage_figure(replace(m, routes=[replace(informative, label="undetermined"), vague]))
+    assert all(t.visible is True for t in fig.data if t.legendgroup)

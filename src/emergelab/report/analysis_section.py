@@ -46,11 +46,11 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 def _band(fig: go.Figure, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, name: str, color: str = _BAND,
-          group: str | None = None) -> None:
+          group: str | None = None, visible: bool | str = True) -> None:
     # mode="lines": plotly's default for few points adds markers, which would pass for data at the band's corners
     fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
                              mode="lines", fillcolor=color, line=dict(width=0), name=name, hoverinfo="skip", legendgroup=group,
-                             showlegend=group is None))
+                             showlegend=group is None, visible=visible))
 
 
 def _points(fig: go.Figure, c: Curve, name: str) -> None:
@@ -94,9 +94,12 @@ def verdict_table_html(rows: list[AnalysisRow], series: list[str] | None = None)
 
 def mirage_figure(m: MirageResult) -> go.Figure:
     """The observed discrete metric and every route's prediction with its band (one colour each);
-    dotted line: the largest model the routes were fitted on."""
+    dotted line: the largest model the routes were fitted on. When some route is informative, the
+    undetermined ones start hidden (a click on the legend shows them): their bands cover most of the
+    range and would bury the routes that decide."""
     fig = go.Figure()
     routes = [r for r in m.routes if np.isfinite(r.pred).any()]
+    hide_undetermined = any(r.label != "undetermined" for r in routes)
     colors = category_colors(r.continuous_metric for r in routes)
     for r in routes:
         color = colors[r.continuous_metric]
@@ -105,10 +108,11 @@ def mirage_figure(m: MirageResult) -> go.Figure:
         deciding = " — decided" if r.continuous_metric == m.deciding else ""
         name = f"{r.continuous_metric} via {r.link_label}: {r.label} ({inside}/{judged} inside){deciding}"
         ok = np.isfinite(r.lo) & np.isfinite(r.hi)
+        visible = "legendonly" if hide_undetermined and r.label == "undetermined" else True
         _band(fig, r.x[ok], np.minimum(r.lo, r.hi)[ok], np.maximum(r.lo, r.hi)[ok], name, _rgba(color, 0.15),
-              group=r.continuous_metric)
+              group=r.continuous_metric, visible=visible)
         fig.add_trace(go.Scatter(x=r.x, y=r.pred, mode="lines", name=name, legendgroup=r.continuous_metric,
-                                 line=dict(color=color, dash="dash", width=3 if deciding else 2)))
+                                 line=dict(color=color, dash="dash", width=3 if deciding else 2), visible=visible))
     fit_below = {r.fit_below for r in routes}
     for fb in sorted(fit_below):
         fig.add_vline(x=fb, line=dict(color="grey", dash="dot"))

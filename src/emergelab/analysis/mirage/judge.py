@@ -11,7 +11,8 @@ Route label (judged at the larger models, x > fit_below, where the discrete metr
   (widened by each point's own noise, ±1.96·se): the continuous metric, extrapolated smoothly
   from the smaller models and passed through its link, predicts the jump.
 - otherwise `genuine` when the misses lie mostly above the band (the discrete metric rises more
-  than the smooth continuous trend allows, i.e. the continuous metric jumps too), and
+  than the smooth continuous trend allows: the continuous metric's trend does not explain the
+  jump, whether the continuous metric itself jumps or rises smoothly into a link it outgrows), and
   `undetermined` when they lie mostly below (the link over-predicts: it does not hold here).
 
 Overall label (one rule): routes through a named link decide before routes through a fitted
@@ -103,7 +104,7 @@ def judge_route(route: MirageRoute, *, min_cover: float = 0.75, max_band_frac: f
     elif above.sum() >= below.sum():
         route.label = "genuine"
         route.reason = (f"{route.discrete_metric} rises above what {name} predicts at {int(above.sum())}/{n} "
-                        "larger models: the continuous metric jumps too")
+                        "larger models: its smooth trend from the smaller models does not explain the jump")
     else:
         route.label = "undetermined"
         route.reason = f"{name} over-predicts {int(below.sum())}/{n} larger models: the link does not hold here"

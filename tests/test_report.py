@@ -303,6 +303,37 @@ def test_imported_folder_reads_well(tmp_path):
     assert page.count('"y0":0.25') >= 2  # chance lines, one per size panel
 
 
+def test_report_takes_the_analysis_selectors(tmp_path):
+    """`report --task/--family/--model ... --out`: the same selectors as analyze; the page holds the
+    chosen series only, the full report is not replaced, and a selector that matches nothing is one
+    line with exit 2 and no page."""
+    from typer.testing import CliRunner
+
+    from emergelab.cli import app
+
+    lines = ["model,family,params,task,metric,shots,step,value,chance"]
+    for family in ("alpha", "beta"):
+        for size in (1e8, 1e9, 1e10):
+            for task in ("piqa", "arc_easy"):
+                lines.append(f"{family}-{size:.0e},{family},{size:.0e},{task},acc,0,1000,"
+                             f"{0.3 + 0.05 * np.log10(size / 1e8):.3f},0.25")
+    (tmp_path / "long.csv").write_text("\n".join(lines) + "\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(tmp_path / "long.csv"), "--out", str(tmp_path / "imp")]).exit_code == 0
+    out = tmp_path / "piqa_beta.html"
+    result = runner.invoke(app, ["report", str(tmp_path / "imp"), "--task", "piqa", "--family", "beta", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    names = set(re.findall(r'"name":"([^"]+)"', page))
+    assert "beta" in names and "alpha" not in names
+    assert "piqa" in page and "arc_easy" not in page
+    assert "Selected: task piqa; family beta" in page
+    assert not (tmp_path / "imp" / "report.html").exists()  # the folder's own report is untouched
+    bad = runner.invoke(app, ["report", str(tmp_path / "imp"), "--family", "gamma", "--out", str(tmp_path / "g.html")])
+    assert bad.exit_code == 2 and "no family gamma" in bad.output
+    assert not (tmp_path / "g.html").exists()
+
+
 def test_metrics_table_shows_labels_whole_at_80_columns():
     """`emergelab metrics`: a label with brackets is text (it showed `multiplication` for
     `multiplication[digits=2]`, the label CSV and `analyze` print) and no metric name is cut to

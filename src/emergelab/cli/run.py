@@ -105,15 +105,35 @@ def run(
 
 
 @app.command()
-def report(folder: Annotated[Path, typer.Argument(help="Experiment or theory folder.")]) -> None:
+def report(
+    folder: Annotated[Path, typer.Argument(help="Experiment or theory folder.")],
+    task: options.Tasks = None,
+    family: options.Families = None,
+    shots: options.Shots = None,
+    model: options.Models = None,
+    checkpoint: options.Checkpoint = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the page here (figures/ beside it); default FOLDER/report.html.")] = None,
+) -> None:
     """Write FOLDER/report.html (self-contained) and PNG figures in FOLDER/figures/.
 
-    Example: `emergelab report runs/demo`
+    The selectors keep some tasks, families, shot counts, models or checkpoints, as in `analyze`;
+    give --out with them so the full report is not replaced.
+
+    Examples:
+
+    emergelab report runs/demo
+
+    emergelab report runs/demo --task addition --out runs/demo/addition.html
     """
     from emergelab.report import write_report
 
+    chosen = options.selection(task, family, shots, model, checkpoint)
+    if out is not None and (out.is_dir() or out.suffix.lower() not in (".html", ".htm")):
+        raise fail(f"--out {out}: give a file name ending in .html")
+    if out is not None and not out.parent.is_dir():
+        raise fail(f"--out {out}: folder {out.parent} does not exist")
     try:
-        path = write_report(folder)
+        path = write_report(folder, chosen, out)
     except FileNotFoundError as e:
         raise fail(str(e)) from None
     out_console.print(f"report: {path}")

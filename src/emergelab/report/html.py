@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +20,9 @@ import yaml
 from plotly.offline import get_plotlyjs
 
 from emergelab.analysis.curve import Curve
-from emergelab.analysis.curves import curves_from_rows, load_curves, metric_rows
+from emergelab.analysis.curves import MetricRow, curves_from_rows, load_curves, metric_rows, task_catalog
 from emergelab.analysis.emergence import emergence_score
+from emergelab.analysis.select import Selection
 from emergelab.analysis.threshold import with_group_labels
 from emergelab.report.analysis_section import analysis_section_html, mirage_section_html
 from emergelab.report.composition import composition_section_html
@@ -36,7 +37,7 @@ from emergelab.report.shared_circuits import shared_circuits_section_html
 from emergelab.report.style import model_order, size_colors
 from emergelab.report.summary import anchor, summary_html
 from emergelab.report.training import checkpoint_curves_html, training_section_html
-from emergelab.store import DB_NAME, RunRecord, Store
+from emergelab.store import DB_NAME, PointRecord, RunRecord, Store
 from emergelab.theory import TheoryResult, load_results
 
 CSS = """
@@ -142,9 +143,15 @@ def runs_table(runs: list[RunRecord]) -> str:
     return "<h2>Runs</h2>" + _table(columns, run_rows)
 
 
-def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str, list[str]]:
+def experiment_sections(folder: Path, figures: Path, selection: Selection | None = None
+                        ) -> tuple[list[Section], str, list[str]]:
     """The page's sections for a folder with a database, in reading order: the summary first,
-    then the figures it refers to, the tables, the glossary; returns (sections, title, tasks)."""
+    then the figures it refers to, the tables, the glossary; returns (sections, title, tasks).
+
+    A `selection` (the CLI's --task/--family/--shots/--model/--checkpoint) keeps only its curves,
+    runs and example answers; the open-question sections read the whole folder, so a selected
+    report leaves them out and says so."""
+    selected = selection is not None and selection != Selection()
     with Store(folder, read_only=True) as store:
         rows = metric_rows(store)
         runs = store.runs()
@@ -152,23 +159,35 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
         points = store.points()
         spec_yaml = store.fact("spec_yaml")
         title = store.fact("name") or folder.name
+        if selected:  # every checkpoint of the chosen models stays, for the training-time views
+            everything = replace(selection, checkpoint=selection.checkpoint or "all")
+            chosen = everything.apply([*rows, *points], task_catalog(store), "non_embedding_params")
+            rows = [r for r in chosen if isinstance(r, MetricRow)]
+            points = [p for p in chosen if isinstance(p, PointRecord)]
+            kept = {(r.task, r.model) for r in rows}
+            runs = [r for r in runs if (r.task, r.model) in kept]
         tables = [t for task in dict.fromkeys(r.task for r in rows) if (t := failure_table(store, task)) is not None]
     curves = curves_from_rows(rows, "non_embedding_params", chance=chance)
     facilitation = facilitation_html(curves)
     gain = gain_section_html(curves)  # open questions (report/questions.py): gain of a knob value over a baseline
-    entropy = entropy_section_html(folder)  # and loss = entropy + KL on tasks with random answers
-    composition = composition_section_html(folder)  # skill composition (report/composition.py)
-    seeds = seeds_section_html(folder)  # seeds converging (report/seeds.py), ≥ 5 seeds per size only
-    shared = shared_circuits_section_html(folder)  # shared circuits (report/shared_circuits.py), mix models
-    quanta = quanta_section_html(folder)  # monogenic vs polygenic (report/quanta.py), multitask sparse parity
+    questions = []
+    if not selected:
+        questions = [
+            ("entropy", "Loss = entropy + KL", entropy_section_html(folder)),  # tasks with random answers
+            ("composition", "Skill composition", composition_section_html(folder)),  # report/composition.py
+            ("seeds", "Seeds", seeds_section_html(folder)),  # seeds converging, ≥ 5 seeds per size only
+            ("shared-circuits", "Shared circuits", shared_circuits_section_html(folder)),  # mix models
+            ("quanta", "Monogenic vs polygenic", quanta_section_html(folder)),  # multitask sparse parity
+        ]
     curves = with_group_labels(curves)  # curves of different knob values stay apart in panels and tables
     imported_training = ""
     if points:  # imported aggregate results: final checkpoint vs size, every checkpoint vs step
         native = {r.task for r in rows}
-        curves += [c for c in load_curves(folder, "params") if c.task not in native]
+        curves += [c for c in load_curves(folder, "params", selection=selection) if c.task not in native]
         sizes = {p.model: p.params for p in points if p.params is not None}
         imported_training = checkpoint_curves_html(
-            [c for c in load_curves(folder, "step") if c.task not in native and c.model], sizes, _fig)
+            [c for c in load_curves(folder, "step", selection=selection) if c.task not in native and c.model],
+            sizes, _fig)
     colors = size_colors(model_order({r.model: r.non_embedding_params for r in rows}))
     sections: list[Section] = []
     if curves:
@@ -188,16 +207,7 @@ def experiment_sections(folder: Path, figures: Path) -> tuple[list[Section], str
             sections.append(Section("facilitation", "Facilitation", facilitation))
         if gain:
             sections.append(Section("gain", "Techniques that help only at scale", gain))
-        if entropy:
-            sections.append(Section("entropy", "Loss = entropy + KL", entropy))
-        if composition:
-            sections.append(Section("composition", "Skill composition", composition))
-        if seeds:
-            sections.append(Section("seeds", "Seeds", seeds))
-        if shared:
-            sections.append(Section("shared-circuits", "Shared circuits", shared))
-        if quanta:
-            sections.append(Section("quanta", "Monogenic vs polygenic", quanta))
+        sections += [Section(key, name, body) for key, name, body in questions if body]
         sections.append(Section("glossary", "Glossary", glossary_html()))
     if spec_yaml:
         sections.append(Section("spec", "Spec", f"<h2>Spec</h2><pre>{html.escape(_spec_text(spec_yaml))}</pre>"))
@@ -276,18 +286,31 @@ def page_html(title: str, subtitle: str, sections: list[Section], tasks: list[st
     ])
 
 
-def write_report(folder: str | Path) -> Path:
-    """Write `folder/report.html` (atomically) and PNG figures in `folder/figures/`."""
+def write_report(folder: str | Path, selection: Selection | None = None, out: str | Path | None = None) -> Path:
+    """Write `out` (default `folder/report.html`, atomically) and PNG figures in a `figures/` folder
+    beside it; `selection` restricts the report to some tasks, families, shots, models or checkpoints."""
     folder = Path(folder)
     has_db, theory = (folder / DB_NAME).exists(), load_results(folder)
     if not has_db and not theory:
         raise FileNotFoundError(f"{folder} holds neither an experiment ({DB_NAME}) nor theory results (theory.json)")
-    figures = folder / "figures"
-    sections, title, tasks = experiment_sections(folder, figures) if has_db else ([], folder.name, [])
+    out = Path(out) if out is not None else folder / "report.html"
+    figures = out.parent / "figures"
+    sections, title, tasks = experiment_sections(folder, figures, selection) if has_db else ([], folder.name, [])
     sections += [Section(f"theory-{_safe_name(r.name)}", f"Theory: {r.name}", theory_section(r)) for r in theory]
-    page = page_html(title, f"Folder {folder}. Self-contained: opens offline.", sections, tasks)
-    out = folder / "report.html"
-    tmp = folder / ".report.html.tmp"
+    subtitle = f"Folder {folder}. Self-contained: opens offline."
+    if selection is not None and selection != Selection():
+        subtitle += (f" Selected: {_selection_text(selection)}; the open-question sections (entropy, skills, seeds, "
+                     "shared circuits, quanta) read the whole folder and are left out.")
+    page = page_html(title, subtitle, sections, tasks)
+    tmp = out.parent / f".{out.name}.tmp"
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+def _selection_text(sel: Selection) -> str:
+    parts = [f"{name} {', '.join(map(str, values))}" for name, values in
+             (("task", sel.tasks), ("family", sel.families), ("shots", sel.shots), ("model", sel.models)) if values]
+    if sel.checkpoint is not None:
+        parts.append(f"checkpoint {sel.checkpoint}")
+    return "; ".join(parts)

@@ -371,3 +371,21 @@ def test_mirage_figure_hides_undetermined_routes_only_beside_an_informative_one(
     assert shown[informative.continuous_metric] is True and shown["vague_metric"] == "legendonly"
     fig = mirage_figure(replace(m, routes=[replace(informative, label="undetermined"), vague]))
     assert all(t.visible is True for t in fig.data if t.legendgroup)
+
+
+def test_summary_opens_with_an_overview_of_verdicts_when_there_are_several_tasks():
+    from types import SimpleNamespace as NS
+
+    from emergelab.report.evidence import TaskEvidence
+    from emergelab.report.summary import overview_html
+
+    def ev(task, **labels):
+        return TaskEvidence(task, [], verdicts={m: NS(label=v) for m, v in labels.items()})
+
+    tasks = [ev("arc", acc="smooth", acc_norm="smooth"), ev("mmlu", acc="flat"),
+             ev("bbh", exact_match="emergent", brier="smooth")]
+    line = overview_html(tasks)
+    assert "3 tasks or series, 5 curves:" in line
+    assert "1 emergent, 3 smooth, 1 flat." not in line  # the emergent one is named
+    assert "1 emergent, 3 smooth, 1 flat; emergent: bbh / exact_match." in line
+    assert overview_html(tasks[:1]) == ""  # one task: its paragraph says it all

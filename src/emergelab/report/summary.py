@@ -9,6 +9,7 @@ reader can find again in the figures and tables below (links point to them).
 from __future__ import annotations
 
 import html
+from collections import Counter
 
 import numpy as np
 
@@ -155,4 +156,22 @@ def summary_html(evidence: list[TaskEvidence]) -> str:
     return ('<h2>Summary</h2>'
             '<p class="note">Generated from the analysis below; the terms are defined in the '
             '<a href="#glossary">glossary</a>.</p>'
-            f'<ul class="summary">{items}</ul>')
+            f'{overview_html(evidence)}<ul class="summary">{items}</ul>')
+
+
+def overview_html(evidence: list[TaskEvidence]) -> str:
+    """With several tasks, one line first: how many curves got each verdict, and which are emergent,
+    so a reader of a 65-task import need not read 65 paragraphs to learn there is no jump."""
+    if len(evidence) < 2:
+        return ""
+    labels = [(ev.title, metric, v.label) for ev in evidence for metric, v in ev.verdicts.items()]
+    counts = Counter(label for _, _, label in labels)
+    order = ("emergent", "smooth", "flat", "inconclusive")
+    parts = [f"{counts[k]} {k}" for k in (*order, *sorted(set(counts) - set(order))) if counts[k]]
+    emergent = [f"{title} / {metric}" for title, metric, label in labels if label == "emergent"]
+    named = ""
+    if emergent:
+        shown = ", ".join(html.escape(e) for e in emergent[:8])
+        named = f"; emergent: {shown}" + (f" and {len(emergent) - 8} more" if len(emergent) > 8 else "")
+    return (f'<p class="overview"><b>{len(evidence)} tasks or series, {len(labels)} curves:</b> '
+            f'{", ".join(parts)}{named}.</p>')

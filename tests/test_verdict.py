@@ -51,6 +51,18 @@ def test_flat_and_too_few_sizes():
     assert v.label == "inconclusive" and "3 distinct sizes" in v.reasons[0]
 
 
+def test_a_large_rise_too_noisy_to_confirm_is_inconclusive_not_flat():
+    """Three problems per point: rates 0 → 2/3 cannot be told apart from chance at z > 3, but a rise of
+    two thirds of the range is no evidence of flatness (a 2-seed token accuracy 0.34 → 0.99 was 'flat');
+    a small unconfirmed rise stays flat."""
+    x = X8[::2]
+    rising = [0.0, 1 / 3, 1 / 3, 2 / 3]
+    v = verdict(_curve(rising, n=3, x=x), n_boot=0)
+    assert v.label == "inconclusive" and "too large to tell" in v.reasons[0]
+    assert verdict(_curve(rising, n=3000, x=x), n_boot=0).label not in ("flat", "inconclusive")
+    assert verdict(_curve([0.0, 0.0, 0.02, 0.01], n=50, x=x), n_boot=0).label == "flat"
+
+
 def test_lower_is_better_is_the_mirror_image():
     rng = np.random.default_rng(3)
     truth = np.r_[np.zeros(4), np.full(4, 0.8)]

@@ -15,8 +15,9 @@ emergent when it is "not present in smaller models but is present in larger mode
     interval above 0. Smooth trends are lines and power laws (exponent −1…1) in the scale, and
     logistics in log-scale up to 2.5 logits per decade (`trend.py`). Per-point noise is example sampling plus the scatter between seeds and between
     models at one size, estimated from the data (`noise.py`). Otherwise the curve is `smooth` (it
-    rises, predictably or too little), `flat` (nothing clearly above the floor) or `inconclusive`
-    (fewer than 4 sizes, noise that cannot be judged, or the largest model back at the floor).
+    rises, predictably or too little), `flat` (nothing clearly above the floor) or `inconclusive` (fewer than
+    4 sizes, noise that cannot be judged, a rate rising by half its range or more that the noise
+    cannot confirm, or the largest model back at the floor).
 
 Why only the next decade: a jump shows right after the floor, while a smooth curve of a shape
 outside the trend family (an accelerating quadratic in log-scale, say) drifts away from any fitted
@@ -119,6 +120,7 @@ class VerdictConfig:
     z_clear: float = 3.0
     p_joint: float = 0.05
     min_excess: float = 0.1  # fraction of the metric's range
+    unconfirmed_rise: float = 0.5  # a rate rising this much of its range, not confirmed: inconclusive, not flat
     excess_window: float = 1.0  # decades past the last small model that tests (3) and (4) look at
     min_floor_points: int = 2
     min_points: int = 4  # distinct sizes
@@ -246,8 +248,16 @@ def _judge(curve: Curve, nm: NoiseModel, groups: np.ndarray, n_groups: int, sign
     z_above = (sg - floor_s) / np.sqrt(seg**2 + se_floor**2)
     clear = z_above > cfg.z_clear
     if not clear.any():
-        v.label = "flat"
-        v.reasons.append(f"no size is clearly above the floor ({floor_src} = {v.floor:.4g}; z ≤ {cfg.z_clear:g})")
+        rise = float(np.max(sg)) - floor_s
+        if nm.rate and rise >= cfg.unconfirmed_rise * _metric_range(True, curve.higher_is_better, s, floor_s):
+            # half the range or more that the noise cannot confirm is no evidence of flatness either;
+            # smaller unconfirmed rises stay `flat` (the largest of 8 noisy points sits ~2 se up)
+            v.reasons.append(f"rises by {rise:.3g} above the floor ({floor_src} = {v.floor:.4g}) but no size is "
+                             f"clearly above it (z ≤ {cfg.z_clear:g}): the scatter between seeds or models is "
+                             "too large to tell; more seeds or examples per size would")
+        else:
+            v.label = "flat"
+            v.reasons.append(f"no size is clearly above the floor ({floor_src} = {v.floor:.4g}; z ≤ {cfg.z_clear:g})")
         _warn(v, cfg, curve)
         return v
     v.threshold, v.threshold_lo, v.threshold_hi, v.threshold_level = _threshold(curve, s, floor_s, groups, xg, cfg)

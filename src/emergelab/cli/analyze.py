@@ -65,7 +65,7 @@ def analyze_cmd(
     laws (exponent −1…1) in the scale, and logistics in log-scale up to 2.5 logits per decade. Noise per point is example sampling plus the
     scatter between seeds and between models at one size, estimated from the data. Otherwise
     `smooth`, `flat` (nothing clearly above the floor) or `inconclusive` (< 4 sizes, unknowable
-    noise, or a rise that falls back). Error rates for your design: `emergelab calibrate`.
+    noise, a rise of half the range that the noise cannot confirm, or a rise that falls back). Error rates for your design: `emergelab calibrate`.
 
     Examples:
 

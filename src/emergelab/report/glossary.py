@@ -42,7 +42,7 @@ GLOSSARY: tuple[Term, ...] = (
          "emergent — the smaller models sit at the floor, the largest is clearly above it, and no smooth trend "
          "through the smaller models reaches the larger ones (joint test significant and excess large); smooth — the "
          "metric leaves the floor but is predictable from the smaller models, or is already off the floor; "
-         "flat — never clearly above the floor; inconclusive — too few sizes or mixed evidence.",
+         "flat — never clearly above the floor; inconclusive — too few sizes, mixed evidence, or a large rise the noise cannot confirm.",
          "Wei et al. 2022 §2; analysis/verdict.py"),
     Term("smooth trend family",
          "The trends the verdict allows before it calls a jump: straight lines in log-scale, growing and "

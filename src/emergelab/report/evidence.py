@@ -31,7 +31,8 @@ class TaskEvidence:
 
     @property
     def title(self) -> str:
-        return f"{self.task} ({self.series})" if self.series else self.task
+        # a knob setting may already be part of the label (with_group_labels: "add2 [share=0.34]")
+        return f"{self.task} ({self.series})" if self.series and self.series not in self.task else self.task
 
     @property
     def discrete(self) -> list[Curve]:

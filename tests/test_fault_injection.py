@@ -24,7 +24,7 @@ def _spec():
     spec = tiny_spec_dict(family={"widths": [8, 12, 16, 20], "depths": [1], "head_dim": 4},
                           executor={"workers": 2, "save_weights": True, "snapshot_every_steps": 20})
     spec["tasks"][0]["test_size"] = 100
-    spec["training"].update(steps=400, checkpoints=[0, 100, 400])
+    spec["training"].update(steps=1600, checkpoints=[0, 400, 1600])  # long enough that kills land mid-sweep
     return spec
 
 

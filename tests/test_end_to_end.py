@@ -39,8 +39,10 @@ def test_metrics_csv_columns_and_values(experiment):
     result = CliRunner().invoke(app, ["metrics", str(experiment), "--format", "csv"])
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0]) == CSV_COLUMNS == ["task", "metric", "params", "non_embedding_params", "tokens",
+    assert list(rows[0]) == CSV_COLUMNS == ["task", "metric", "model", "params", "non_embedding_params", "tokens",
                                             "flops", "seed", "step", "value"]
+    sizes = {r["model"]: r["non_embedding_params"] for r in rows}  # one model name per size, never blank
+    assert len(sizes) == 2 and len(set(sizes.values())) == 2 and all(sizes)
     # 2 sizes × 2 seeds × 2 checkpoints × 6 metrics
     assert len(rows) == 2 * 2 * 2 * 6
     for r in rows:

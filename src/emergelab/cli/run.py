@@ -34,7 +34,7 @@ from emergelab.spec import SpecError, load_spec
 
 app = typer.Typer(add_completion=False)
 
-CSV_COLUMNS = ["task", "metric", "params", "non_embedding_params", "tokens", "flops", "seed", "step", "value"]
+CSV_COLUMNS = ["task", "metric", "model", "params", "non_embedding_params", "tokens", "flops", "seed", "step", "value"]
 
 
 def _rewrite_report(folder: Path) -> None:
@@ -178,7 +178,7 @@ def metrics(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for r in rows:
-            writer.writerow([r.task, r.metric, r.params, r.non_embedding_params, r.tokens, f"{r.flops:.6g}",
+            writer.writerow([r.task, r.metric, r.model, r.params, r.non_embedding_params, r.tokens, f"{r.flops:.6g}",
                              "" if r.seed is None else r.seed, r.step, f"{r.value:.6g}"])
         return
     final: dict[tuple, list] = {}

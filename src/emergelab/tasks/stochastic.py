@@ -87,7 +87,8 @@ class NoisyModular(Task):
         u = uniform_of(index, self.salt)
         noisy = u < self.noise
         # below ε the same draw, rescaled, is uniform on [0, 1): a uniform residue
-        scaled = np.where(noisy, u / self.noise if self.noise > 0 else 0.0, 0.0)
+        scaled = np.zeros_like(u)
+        scaled[noisy] = u[noisy] / self.noise  # only where u < ε (no overflow for a denormal ε)
         random_residue = np.minimum((scaled * self.p).astype(np.int64), self.p - 1)
         answer = np.where(noisy, random_residue, (a + b) % self.p)
         return prompt, answer[:, None]

@@ -43,8 +43,10 @@ def test_cli_unknown_size_exit_2(tmp_path):
 
 def test_cli_bad_format_exit_2(tmp_path):
     result = runner.invoke(app, [str(DATA / "import" / "long.csv"), "--out", str(tmp_path / "e"), "--input-format", "xml"])
-    assert result.exit_code == 2 and "unknown format" in result.stderr
+    assert result.exit_code == 2 and "unknown import format 'xml'" in result.stderr
     assert not (tmp_path / "e" / DB_NAME).exists()
+    typo = runner.invoke(app, [str(DATA / "import" / "long.csv"), "--out", str(tmp_path / "e"), "--input-format", "tabel"])
+    assert typo.exit_code == 2 and "did you mean 'table'" in typo.stderr
 
 
 def test_cli_help_has_examples():

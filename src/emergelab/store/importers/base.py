@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from emergelab.registry import Registry
+from emergelab.registry import Registry, UnknownNameError
 
 
 class ImportFileError(Exception):
@@ -153,7 +153,7 @@ def load_file(path: Path, fmt: str = "auto") -> tuple[str, Parsed]:
     if fmt == "auto":
         fmt = detect_format(path)
     elif fmt not in REGISTRY:
-        raise ImportFileError(path, f"unknown format {fmt!r} (known: auto, {', '.join(REGISTRY)})")
+        raise ImportFileError(path, str(UnknownNameError(REGISTRY.kind, fmt, ["auto", *REGISTRY])))
     try:
         return fmt, REGISTRY[fmt].load(path)
     except ImportFileError:

@@ -13,13 +13,19 @@ The objective is `fun(theta, rows) -> (f, grad)`: theta (b, P) float64 holds the
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
 Objective = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+# Rows per block. The Chinchilla bootstrap (240 points) as one block of 8,000 rows ran ~1.7x slower
+# per row than in blocks of 2,000: its (rows, points) float64 temporaries then fall out of cache.
+CHUNK_ROWS = 2048
 
 
 @contextmanager
@@ -86,6 +92,8 @@ def minimize_batched(
     xtol: float = 1e-12,
     max_step: float = 1.0,
     max_backtracks: int = 30,
+    chunk_rows: int = CHUNK_ROWS,
+    workers: int | None = None,
 ) -> BatchResult:
     """Minimise every row of x0 independently; stop a row when its relative decrease < ftol, its
     largest gradient entry < gtol, its step < xtol (relative), or no step decreases f. The step
@@ -94,10 +102,35 @@ def minimize_batched(
 
     `max_step` caps the length of the first step of a fresh search direction, which keeps
     exponentials inside the laws from overflowing on the first move from a grid point.
+
+    Rows are independent, so the batch runs in blocks of `chunk_rows`, one per thread (`workers`,
+    default: the cores this process may use). Blocks keep each (rows, points) temporary small
+    enough to stay in cache, and torch releases the GIL inside each op, so threads overlap.
     """
+    x0 = x0.detach().to(torch.float64)
+    opts = dict(max_iter=max_iter, memory=memory, ftol=ftol, gtol=gtol, xtol=xtol, max_step=max_step,
+                max_backtracks=max_backtracks)
+
+    def block(start: int) -> BatchResult:
+        stop = min(start + chunk_rows, x0.shape[0])
+        return _minimize(lambda th, rows: fun(th, rows + start), x0[start:stop], **opts)
+
+    starts = list(range(0, x0.shape[0], chunk_rows)) or [0]
     with single_thread():
-        return _minimize(fun, x0, max_iter=max_iter, memory=memory, ftol=ftol, gtol=gtol, xtol=xtol,
-                         max_step=max_step, max_backtracks=max_backtracks)
+        if len(starts) == 1:
+            return block(0)
+        with ThreadPoolExecutor(min(len(starts), workers or _cores())) as pool:
+            parts = list(pool.map(block, starts))
+    return BatchResult(x=torch.cat([p.x for p in parts]), f=torch.cat([p.f for p in parts]),
+                       iterations=max(p.iterations for p in parts),
+                       converged=torch.cat([p.converged for p in parts]))
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _minimize(fun: Objective, x0: torch.Tensor, *, max_iter: int, memory: int, ftol: float, gtol: float,

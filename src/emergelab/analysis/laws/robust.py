@@ -87,6 +87,8 @@ class RobustProblem:
         s = (self.delta * (ww * a).sum(1, keepdim=True) / tot).clamp_min(1e-300)
         for _ in range(3):
             inside = a <= self.delta * s
+            if not bool(inside.any()):  # all-linear: the Laplace solution is the fixed point
+                break
             lin = (ww * a * ~inside).sum(1, keepdim=True)
             quad = (ww * r * r * inside).sum(1, keepdim=True)
             s = (self.delta * lin / (tot - quad / (s * s)).clamp_min(1e-300)).clamp_min(1e-300)
@@ -112,7 +114,7 @@ class RobustProblem:
         if self.likelihood:
             s = self.profile_scale(r, w)
             rs = r / s
-            f = (w * huber(rs, d)).sum(1) + (w * (torch.log(s) + self.log_z)).expand_as(r).sum(1)
+            f = (w * huber(rs, d)).sum(1) + w.expand_as(r).sum(1) * (torch.log(s[:, 0]) + self.log_z)
             return f, vjp(w * rs.clamp(-d, d) / s)
         return (w * huber(r, d)).sum(1), vjp(w * r.clamp(-d, d))
 
@@ -248,8 +250,9 @@ def bootstrap_continuation(problem: RobustProblem, warm: np.ndarray, weights: np
     threshold (each stage warm-started from the last) walks every resample into its own optimum;
     the SEs then match Besiroglu et al. and the whole run is about twice as fast.
     """
+    # the first stage only picks each resample's basin and a start for the next: a loose tolerance
     x = bootstrap(RobustProblem(problem.predict, problem.target, deltas[0], "huber_sum", problem.forward),
-                  warm, weights)
+                  warm, weights, ftol=1e-7)
     for d in deltas[1:]:
         x = refine(RobustProblem(problem.predict, problem.target, d, "huber_sum", problem.forward), x, weights)
     return refine(problem, x, weights)

@@ -255,4 +255,6 @@ def bootstrap_continuation(problem: RobustProblem, warm: np.ndarray, weights: np
                   warm, weights, ftol=1e-7)
     for d in deltas[1:]:
         x = refine(RobustProblem(problem.predict, problem.target, d, "huber_sum", problem.forward), x, weights)
-    return refine(problem, x, weights)
+    # The last stage moves little from the 1e-5 one (SEs equal to 4 digits with or without it):
+    # ftol 1e-9 halves its time and leaves the SEs unchanged to 5 digits (measured, 4000 resamples).
+    return refine(problem, x, weights, ftol=1e-9)

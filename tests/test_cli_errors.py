@@ -30,9 +30,9 @@ def _files_under(folder: Path) -> set[Path]:
 
 
 def assert_refused(result, *words: str) -> str:
-    """Exit 2, exactly one line on stderr naming the problem, nothing on stdout."""
+    """Exit 2, exactly one line on stderr naming the problem (no blank line around it), nothing on stdout."""
     assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
+    lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.output and result.stdout == ""
     for word in words:

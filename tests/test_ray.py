@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from conftest import tiny_spec_dict
 from emergelab.spec import parse_spec
@@ -32,7 +34,7 @@ def cluster():
 
 
 def _spec(kind: str, **executor):
-    spec = tiny_spec_dict(executor={"kind": kind, "save_weights": False, **executor})
+    spec = tiny_spec_dict(executor={"kind": kind, "save_weights": True, **executor})
     spec["training"].update(steps=300, checkpoints=[0, 100, 300])
     return parse_spec(spec)
 
@@ -41,13 +43,24 @@ def _spec(kind: str, **executor):
 def local_reference(tmp_path_factory):
     folder = tmp_path_factory.mktemp("local")
     run_experiment(_spec("local"), folder)
-    return stored_tables(folder)
+    return stored_tables(folder), folder
+
+
+def _same_weights(folder: Path, reference: Path) -> None:
+    """Weights come back from the Ray workers to the driver's folder, tensor for tensor as local."""
+    files = sorted((reference / "weights").rglob("*.safetensors"))
+    assert len(files) == 4
+    for path in files:
+        mine = load_file(folder / path.relative_to(reference))
+        assert all(torch.equal(t, mine[k]) for k, t in load_file(path).items())
 
 
 def test_ray_executor_stores_the_same_numbers_as_the_local_one(cluster, local_reference, tmp_path):
+    tables, reference = local_reference
     summary = run_experiment(_spec("ray"), tmp_path)
     assert summary.trained == 4
-    assert stored_tables(tmp_path) == local_reference
+    assert stored_tables(tmp_path) == tables
+    _same_weights(tmp_path, reference)
 
 
 def _ray_task_pids(name: str) -> list[int]:
@@ -85,5 +98,6 @@ def test_killed_worker_is_retried_from_its_snapshot_and_each_run_stored_once(clu
     assert summary.trained == 4
     tables = stored_tables(tmp_path / "exp")
     assert len(tables["runs"]) == 4 and len({r[0] for r in tables["runs"]}) == 4
-    assert tables == local_reference
+    assert tables == local_reference[0]
+    _same_weights(tmp_path / "exp", local_reference[1])
     assert not list(storage.glob("*.safetensors"))  # snapshots dropped once their groups were stored

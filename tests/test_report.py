@@ -334,6 +334,21 @@ def test_report_takes_the_analysis_selectors(tmp_path):
     assert not (tmp_path / "g.html").exists()
 
 
+def test_command_output_prints_bracketed_labels_as_text(capsys):
+    """Every command's output console takes labels as text: rich markup would drop
+    `[digits=2]` from `multiplication[digits=2]` (tables of quanta, entropy, thresholds, ...)."""
+    from rich.table import Table
+
+    from emergelab.cli.common import out_console
+
+    t = Table("task")
+    t.add_row("multiplication[digits=2]")
+    out_console.print(t)
+    out_console.print("add2 [format=reversed,share=0.34]: KL")
+    out = capsys.readouterr().out
+    assert "multiplication[digits=2]" in out and "add2 [format=reversed,share=0.34]: KL" in out
+
+
 def test_metrics_table_shows_labels_whole_at_80_columns():
     """`emergelab metrics`: a label with brackets is text (it showed `multiplication` for
     `multiplication[digits=2]`, the label CSV and `analyze` print) and no metric name is cut to

@@ -11,10 +11,9 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from emergelab.cli import options
-from emergelab.cli.common import Scale, fail_now, load_curves_or_fail
+from emergelab.cli.common import Scale, fail_now, load_curves_or_fail, out_console
 
 app = typer.Typer(
     help="Emergence verdicts and metric-artifact tests from a finished experiment.",
@@ -127,19 +126,17 @@ def _print_thresholds(rows, fmt: Fmt) -> None:
             w.writeheader()
             w.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in records)
         return
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console()
     if not rows:
-        con.print("no facilitation knobs in this experiment (no curve carries a knob setting)")
+        out_console.print("no facilitation knobs in this experiment (no curve carries a knob setting)")
         return
     t = Table(title=f"Emergence threshold per knob: {rows[0].metric} ≥ {rows[0].level:g} (95% bootstrap CI)")
     for col in ("knob", "value", "task", "threshold", "reached"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        t.add_row(r.knob, r.knob_value, escape(r.task), describe(r), "-" if r.reached != r.reached else f"{r.reached:.0%}")
-    con.print(t)
+        t.add_row(r.knob, r.knob_value, r.task, describe(r), "-" if r.reached != r.reached else f"{r.reached:.0%}")
+    out_console.print(t)
 
 
 @app.command("calibrate")

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 console = Console(stderr=True)
-out_console = Console()
+out_console = Console(markup=False)  # command output is data: task labels hold [brackets], never markup
 
 
 def fail(message: str) -> typer.Exit:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from emergelab.cli.common import experiment_folder, fail, out_console
@@ -49,9 +48,9 @@ def entropy_command(
     for col in ("task", "N", "seeds", "cross-entropy", "entropy H", "KL [95 %]"):
         table.add_column(col, justify="left" if col == "task" else "right")
     for r in rows:
-        table.add_row(escape(r.task), f"{r.params:.3g}", str(r.seeds), f"{r.cross_entropy:.4f}", f"{r.entropy:.4f}",
+        table.add_row(r.task, f"{r.params:.3g}", str(r.seeds), f"{r.cross_entropy:.4f}", f"{r.entropy:.4f}",
                       f"{r.kl:.4f} [{r.kl_lo:.4f}, {r.kl_hi:.4f}]")
     out_console.print(table)
     for f in fits:
-        out_console.print(f"{escape(f.task)}: KL ∝ N^-{f.alpha:.3f} [{f.alpha_lo:.3f}, {f.alpha_hi:.3f}] over {f.sizes} sizes — "
+        out_console.print(f"{f.task}: KL ∝ N^-{f.alpha:.3f} [{f.alpha_lo:.3f}, {f.alpha_hi:.3f}] over {f.sizes} sizes — "
                           f"10× N divides the KL by {f.factor_per_decade:.2f} [{f.factor_lo:.2f}, {f.factor_hi:.2f}]")

@@ -17,7 +17,6 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from emergelab.cli.common import experiment_folder, fail, out_console
@@ -72,7 +71,7 @@ def quanta_command(
     for col in ("task", "N", "seeds", "learned", "aggregate loss [95 %]", "accuracy by subtask"):
         table.add_column(col, justify="left" if col in ("task", "accuracy by subtask") else "right")
     for r in rows:
-        table.add_row(escape(r.task), f"{r.params:.3g}", str(r.seeds), f"{r.learned}/{len(r.accuracy)}",
+        table.add_row(r.task, f"{r.params:.3g}", str(r.seeds), f"{r.learned}/{len(r.accuracy)}",
                       f"{r.aggregate_loss:.4f} [{r.aggregate_lo:.4f}, {r.aggregate_hi:.4f}]",
                       " ".join(f"{a:.2f}" for a in r.accuracy))
     out_console.print(table)
@@ -82,13 +81,13 @@ def quanta_command(
         over.add_column(col, justify="left" if col in ("task", "onset step by subtask") else "right")
     for t in trajs:
         widths = t.subtask_width[np.isfinite(t.subtask_width)]
-        over.add_row(escape(t.task), f"{t.params:.3g}", " ".join("–" if not math.isfinite(s) else f"{s:.0f}" for s in t.onset_step),
+        over.add_row(t.task, f"{t.params:.3g}", " ".join("–" if not math.isfinite(s) else f"{s:.0f}" for s in t.onset_step),
                      f"{step_order_rho(t):.2f}", f"{np.median(widths):.2f}" if len(widths) else "–",
                      f"{t.aggregate_width:.2f}")
     out_console.print(over)
     for f in fits:
         out_console.print(
-            f"{escape(f.task)}: aggregate loss ∝ N^-{f.exponent_n:.3f} [{f.exponent_n_lo:.3f}, {f.exponent_n_hi:.3f}] "
+            f"{f.task}: aggregate loss ∝ N^-{f.exponent_n:.3f} [{f.exponent_n_lo:.3f}, {f.exponent_n_hi:.3f}] "
             f"(R² {f.r2_n:.3f}, {f.sizes} sizes); against subtasks learned ∝ n^-{f.exponent_learned:.3f}, "
             f"quantization model over the same n: {f.theory_learned:.3f} (Zipf alpha = {f.alpha:.3g}); "
             f"onset order ρ(rank, N) = {f.order_rho:.2f}")

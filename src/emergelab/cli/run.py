@@ -47,12 +47,6 @@ def _rewrite_report(folder: Path) -> None:
         console.print(f"[yellow]warning: report not rewritten after this group: {e}[/]")
 
 
-def _stop(progress: Progress, bars: dict[str, int]) -> None:
-    """Stop the display if it was started (stopping one never started prints a blank line)."""
-    if bars.pop("started", None):
-        progress.stop()
-
-
 def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_report: bool = False) -> Path:
     """Run a spec with progress bars. SIGINT/SIGTERM end it with one line, exit 128 + signal."""
     from emergelab.sweep import SweepInterrupted, run_experiment
@@ -66,12 +60,15 @@ def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_repor
 
     def on_start(total_steps: int, n_groups: int) -> None:
         progress.start()
-        bars["started"] = 1
         bars["train"] = progress.add_task("training steps (all members at once)", total=max(total_steps, 1))
         bars["runs"] = progress.add_task("groups trained, scored and stored", total=max(n_groups, 1))
         if n_groups == 0:
             progress.update(bars["train"], completed=1)
             progress.update(bars["runs"], completed=1)
+
+    def stop_display() -> None:  # stopping a display never started prints a blank line
+        if progress.live.is_started:
+            progress.stop()
 
     def on_group_done(_group) -> None:
         progress.advance(bars["runs"])
@@ -84,11 +81,11 @@ def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_repor
             on_step=lambda _s: progress.advance(bars["train"]), on_group_done=on_group_done,
         )
     except SweepInterrupted as e:
-        _stop(progress, bars)
+        stop_display()
         typer.echo(str(e), err=True)
         raise typer.Exit(128 + (e.signum or signal.SIGINT)) from None
     finally:
-        _stop(progress, bars)
+        stop_display()
     console.print(f"{summary.trained} run(s) trained, {summary.skipped} already finished → {summary.out}")
     return summary.out
 

@@ -151,7 +151,6 @@ def experiment_sections(folder: Path, figures: Path, selection: Selection | None
     A `selection` (the CLI's --task/--family/--shots/--model/--checkpoint) keeps only its curves,
     runs and example answers; the open-question sections read the whole folder, so a selected
     report leaves them out and says so."""
-    selected = selection is not None and selection != Selection()
     with Store(folder, read_only=True) as store:
         rows = metric_rows(store)
         runs = store.runs()
@@ -159,7 +158,7 @@ def experiment_sections(folder: Path, figures: Path, selection: Selection | None
         points = store.points()
         spec_yaml = store.fact("spec_yaml")
         title = store.fact("name") or folder.name
-        if selected:  # every checkpoint of the chosen models stays, for the training-time views
+        if selection is not None:  # every checkpoint of the chosen models stays, for the training-time views
             everything = replace(selection, checkpoint=selection.checkpoint or "all")
             chosen = everything.apply([*rows, *points], task_catalog(store), "non_embedding_params")
             rows = [r for r in chosen if isinstance(r, MetricRow)]
@@ -171,7 +170,7 @@ def experiment_sections(folder: Path, figures: Path, selection: Selection | None
     facilitation = facilitation_html(curves)
     gain = gain_section_html(curves)  # open questions (report/questions.py): gain of a knob value over a baseline
     questions = []
-    if not selected:
+    if selection is None:
         questions = [
             ("entropy", "Loss = entropy + KL", entropy_section_html(folder)),  # tasks with random answers
             ("composition", "Skill composition", composition_section_html(folder)),  # report/composition.py
@@ -294,11 +293,12 @@ def write_report(folder: str | Path, selection: Selection | None = None, out: st
     if not has_db and not theory:
         raise FileNotFoundError(f"{folder} holds neither an experiment ({DB_NAME}) nor theory results (theory.json)")
     out = Path(out) if out is not None else folder / "report.html"
+    selection = None if selection == Selection() else selection  # selecting nothing = the whole folder
     figures = out.parent / "figures"
     sections, title, tasks = experiment_sections(folder, figures, selection) if has_db else ([], folder.name, [])
     sections += [Section(f"theory-{_safe_name(r.name)}", f"Theory: {r.name}", theory_section(r)) for r in theory]
     subtitle = f"Folder {folder}. Self-contained: opens offline."
-    if selection is not None and selection != Selection():
+    if selection is not None:
         subtitle += (f" Selected: {_selection_text(selection)}; the open-question sections (entropy, skills, seeds, "
                      "shared circuits, quanta) read the whole folder and are left out.")
     page = page_html(title, subtitle, sections, tasks)

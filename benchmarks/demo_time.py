@@ -41,19 +41,19 @@ def process_age() -> float:
     return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
-import emergelab.cli  # noqa: E402,F401  (what the `emergelab` command imports before it runs)
+if __name__ == "__main__":  # what the `emergelab demo` script does before it runs the command
+    # (emergelab/__main__.py): start the workers' fork server, then import the CLI. The server
+    # imports this file as __mp_main__, which skips this block, as it skips the script's.
+    from emergelab.forkserver import prestart
 
-STARTUP = process_age()
+    prestart()
+    import emergelab.cli  # noqa: F401
+
+    STARTUP = process_age()
 
 import argparse  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from emergelab.cli.run import demo_spec_path, run_with_progress  # noqa: E402
-from emergelab.spec import load_spec  # noqa: E402
-from emergelab.sweep.timing import SWEEP_TIMES  # noqa: E402
 
 METRICS = ["exact_match", "token_accuracy", "target_logprob"]
 WORKER_PHASES = ["training", "evaluation", "set-up", "weights", "snapshots", "sampling"]
@@ -63,6 +63,7 @@ def demo_command(out: Path) -> tuple[float, float, list]:
     """What `emergelab demo` does (cli/run.py::demo); returns (sweep seconds, report seconds, curves)."""
     from emergelab.analysis.curves import load_curves
     from emergelab.analysis.emergence import emergence_score
+    from emergelab.cli.run import demo_spec_path, run_with_progress
     from emergelab.report import write_report
 
     t0 = time.perf_counter()
@@ -77,6 +78,8 @@ def demo_command(out: Path) -> tuple[float, float, list]:
 
 def split(startup: float, sweep: float, report: float, workers: int) -> list[tuple[str, float]]:
     """(phase, seconds of wall time) summing to the total; worker phases divided by `workers`."""
+    from emergelab.sweep.timing import SWEEP_TIMES
+
     s = SWEEP_TIMES.seconds
     rows = [("start-up (interpreter + imports)", startup), ("planning", s.get("planning", 0.0)),
             ("worker start-up", s.get("worker start-up", 0.0))]
@@ -88,6 +91,12 @@ def split(startup: float, sweep: float, report: float, workers: int) -> list[tup
 
 
 def main() -> None:
+    import numpy as np
+
+    from emergelab.cli.run import demo_spec_path
+    from emergelab.spec import load_spec
+    from emergelab.sweep.timing import SWEEP_TIMES
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", action="store_true", help="also run the demo in one process and compare")
     args = parser.parse_args()

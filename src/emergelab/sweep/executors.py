@@ -19,6 +19,7 @@ import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
+from emergelab import forkserver
 from emergelab.registry import Registry
 from emergelab.spec import SpecError
 from emergelab.sweep.plan import RunGroup
@@ -70,9 +71,7 @@ def local(groups: list[RunGroup], workers: int = 1, on_step: StepFn | None = Non
         for group in groups:
             yield group, run_group(group, on_step)
         return
-    ctx = mp.get_context("forkserver")  # workers forked from one clean server process (sweep/processes.py)
-    # torch._dynamo: imported lazily by the first optimizer a process builds (seconds); once, here
-    ctx.set_forkserver_preload(["__main__", "emergelab.sweep.executors", "torch._dynamo"])
+    ctx = forkserver.context()  # workers forked from one server with torch imported (emergelab/forkserver.py)
     counter = ctx.Value("q", 0)
     before = set(mp.active_children())
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(counter, os.getpid()))

@@ -5,6 +5,7 @@ import re
 import warnings
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import yaml
 
@@ -18,7 +19,7 @@ from emergelab.report.html import _spec_text
 from emergelab.report.style import model_order, size_colors
 from emergelab.report.summary import summary_html
 from emergelab.report.text import fmt_scale
-from emergelab.report.training import Series, training_figure
+from emergelab.report.training import PANELS_PER_ROW, Series, training_figure
 
 X = np.logspace(6, 11, 11)
 L = 5
@@ -120,16 +121,36 @@ def test_transition_lines_sit_at_their_step():
     assert [t.name for t in fig.data] == ["w8", "w12"]  # size order, not text order
 
 
+def test_transition_lines_are_plotlys_vlines_in_every_panel():
+    """The lines are added in one go for speed; they must be what plotly's own add_vline draws
+    in each panel (axis references of a multi-row grid included)."""
+    steps = np.array([1, 10, 100, 1000])
+    models = ["w8", "w12", "w16"]
+    quantities = ["a", "b", "c", "d", "e"]
+    series = [Series("t", m, q, steps, np.linspace(0, 1, 4)) for m in models for q in quantities]
+    transitions = {"w8": 705.0, "w12": 300.0, "w16": 80.0}
+    fig = training_figure(series, "t", transitions, size_colors(models))
+    reference = go.Figure(fig)
+    reference.layout.shapes = ()
+    for q_i in range(len(quantities)):
+        row, col = q_i // PANELS_PER_ROW + 1, q_i % PANELS_PER_ROW + 1
+        for m in models:
+            reference.add_vline(x=transitions[m], line={"dash": "dash", "color": size_colors(models)[m], "width": 1},
+                                row=row, col=col)
+    assert fig.layout.shapes == reference.layout.shapes and len(fig.layout.shapes) == 15
+
+
 @pytest.mark.parametrize("lo, hi", [(1.7e3, 5.6e4), (1e3, 2e5), (7e7, 7e10), (1e6, 1e11)])
 def test_png_tick_labels_do_not_overlap(lo, hi):
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     x = np.geomspace(lo, hi, 6)
     y = np.linspace(0, 1, 6)
     curves = [Curve("t", m, "non_embedding_params", x, y, y, y, np.full(6, 10.0)) for m in ("a", "b", "c")]
     fig = metric_png_figure(curves, "t")
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
     for ax in fig.axes:
         boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()
                  if t.get_visible() and t.get_text() and lo <= t.get_position()[0] <= hi]
@@ -137,7 +158,6 @@ def test_png_tick_labels_do_not_overlap(lo, hi):
         boxes.sort(key=lambda b: b.x0)
         for a, b in zip(boxes, boxes[1:], strict=False):
             assert a.x1 < b.x0, "tick labels overlap"
-    plt.close(fig)
 
 
 def test_spec_shows_its_own_characters():

@@ -112,8 +112,11 @@ def training_figure(series: list[Series], title: str, transitions: dict[str, flo
     cols = min(PANELS_PER_ROW, len(quantities))
     nrows = math.ceil(len(quantities) / cols)
     fig = make_subplots(rows=nrows, cols=cols, subplot_titles=quantities, vertical_spacing=0.5 / max(nrows, 1) / 1.5)
+    lines = []  # the transition lines, added in one go: add_vline validates the whole figure per call
     for q_i, quantity in enumerate(quantities):
         row, col = q_i // cols + 1, q_i % cols + 1
+        axes = fig.get_subplot(row, col)
+        xref, yref = axes.xaxis.plotly_name.replace("axis", ""), axes.yaxis.plotly_name.replace("axis", "")
         for model in models:
             color = colors.get(model, "#7f7f7f")
             for s in series:
@@ -124,9 +127,10 @@ def training_figure(series: list[Series], title: str, transitions: dict[str, flo
                                   row=row, col=col)
             step = transitions.get(model)
             if step:
-                fig.add_vline(x=step, line={"dash": "dash", "color": color, "width": 1}, row=row, col=col)
+                lines.append({"type": "line", "x0": step, "x1": step, "xref": xref, "y0": 0, "y1": 1,
+                              "yref": f"{yref} domain", "line": {"dash": "dash", "color": color, "width": 1}})
         fig.update_xaxes(type="log", title_text="training step" if row == nrows else None, row=row, col=col)
-    fig.update_layout(title=title, height=300 * nrows + 60, width=max(650, 320 * cols), margin={"t": 70, "b": 50})
+    fig.update_layout(shapes=lines, title=title, height=300 * nrows + 60, width=max(650, 320 * cols), margin={"t": 70, "b": 50})
     return fig
 
 

@@ -67,10 +67,10 @@ def demo_command(out: Path) -> tuple[float, float, list]:
     from emergelab.report import write_report
 
     t0 = time.perf_counter()
-    folder = run_with_progress(demo_spec_path(), out, force=False)
+    folder = run_with_progress(demo_spec_path(), out, force=False, report_follows=True)
     t1 = time.perf_counter()
     write_report(folder)
-    curves = load_curves(folder, metrics=METRICS, n_boot=200)
+    curves = load_curves(folder, metrics=METRICS, n_boot=0)  # as the demo: means only
     for c in curves:
         print(f"  {c.metric:15s} smallest {c.y[0]:8.3f}  largest {c.y[-1]:8.3f}  emergence score {emergence_score(c.y):6.2f}")
     return t1 - t0, time.perf_counter() - t1, curves

@@ -15,6 +15,7 @@ tokens, and on flops with `checkpoint="all"`, every model gets its own training 
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
@@ -130,14 +131,23 @@ def _row(run: RunRecord, metric: str, step: int, tokens: int, scores: np.ndarray
 
 
 def _spec_metrics(store: Store) -> list[str] | None:
+    text = store.fact("spec_yaml")
+    return None if text is None else list(_metrics_of_spec(text))
+
+
+@functools.lru_cache(maxsize=16)
+def _metrics_of_spec(text: str) -> tuple[str, ...]:
+    """The spec's metric names (parsed once per spec text: a report reads them a dozen times)."""
     import yaml
 
-    text = store.fact("spec_yaml")
-    return None if text is None else list(yaml.safe_load(text).get("metrics") or [])
+    return tuple(yaml.safe_load(text).get("metrics") or [])
 
 
 def bootstrap_interval(samples: np.ndarray, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile interval of the mean of a (seeds, examples) array: resample seeds, then examples."""
+    """Percentile interval of the mean of a (seeds, examples) array: resample seeds, then examples.
+    With n_boot = 0 there is no interval (NaN, NaN)."""
+    if n_boot <= 0:
+        return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     s, e = samples.shape
     seeds = rng.integers(0, s, size=(n_boot, s))

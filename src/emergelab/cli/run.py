@@ -47,8 +47,11 @@ def _rewrite_report(folder: Path) -> None:
         console.print(f"[yellow]warning: report not rewritten after this group: {e}[/]")
 
 
-def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_report: bool = False) -> Path:
-    """Run a spec with progress bars. SIGINT/SIGTERM end it with one line, exit 128 + signal."""
+def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_report: bool = False,
+                      report_follows: bool = False) -> Path:
+    """Run a spec with progress bars. SIGINT/SIGTERM end it with one line, exit 128 + signal.
+    With `report_follows`, the report's libraries are warmed once a worker has no group left
+    (`report/warm.py`): that core would otherwise sit idle."""
     from emergelab.sweep import SweepInterrupted, run_experiment
 
     spec = load_spec(spec_path)
@@ -57,8 +60,10 @@ def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_repor
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TimeRemainingColumn(), console=console, transient=False)
     bars: dict[str, int] = {}
+    left = {"groups": 0}
 
     def on_start(total_steps: int, n_groups: int) -> None:
+        left["groups"] = n_groups
         progress.start()
         bars["train"] = progress.add_task("training steps (all members at once)", total=max(total_steps, 1))
         bars["runs"] = progress.add_task("groups trained, scored and stored", total=max(n_groups, 1))
@@ -72,6 +77,11 @@ def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_repor
 
     def on_group_done(_group) -> None:
         progress.advance(bars["runs"])
+        left["groups"] -= 1
+        if report_follows and left["groups"] < spec.executor.workers:
+            from emergelab.report import warm
+
+            warm.start()
         if live_report:
             _rewrite_report(spec.out_dir(out))
 
@@ -104,7 +114,7 @@ def run(
     Example: `emergelab run examples/demo.yaml --out runs/demo --live-report`
     """
     try:
-        folder = run_with_progress(spec, out, force, live_report)
+        folder = run_with_progress(spec, out, force, live_report, report_follows=report)
     except SpecError as e:
         raise fail(str(e)) from None
     if report:
@@ -268,14 +278,14 @@ def demo(
 
     started = time.perf_counter()
     try:
-        folder = run_with_progress(demo_spec_path(), out, force=False)
+        folder = run_with_progress(demo_spec_path(), out, force=False, report_follows=True)
     except SpecError as e:
         raise fail(str(e)) from None
     path = write_report(folder)
     table = Table(title="demo: smallest vs largest model (mean over seeds)")
     for col in ("metric", "smallest", "largest", "emergence score"):
         table.add_column(col, justify="right")
-    for c in load_curves(folder, metrics=["exact_match", "token_accuracy", "target_logprob"], n_boot=200):
+    for c in load_curves(folder, metrics=["exact_match", "token_accuracy", "target_logprob"], n_boot=0):  # means only
         table.add_row(c.metric, f"{c.y[0]:.3f}", f"{c.y[-1]:.3f}", f"{emergence_score(c.y):.2f}")
     out_console.print(table)
     out_console.print(f"report: {path}  ({time.perf_counter() - started:.0f} s)")

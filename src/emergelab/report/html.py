@@ -24,6 +24,7 @@ from emergelab.analysis.curves import MetricRow, curves_from_rows, load_curves, 
 from emergelab.analysis.emergence import emergence_score
 from emergelab.analysis.select import Selection
 from emergelab.analysis.threshold import with_group_labels
+from emergelab.report import warm
 from emergelab.report.analysis_section import analysis_section_html, mirage_section_html
 from emergelab.report.composition import composition_section_html
 from emergelab.report.evidence import gather
@@ -288,6 +289,7 @@ def page_html(title: str, subtitle: str, sections: list[Section], tasks: list[st
 def write_report(folder: str | Path, selection: Selection | None = None, out: str | Path | None = None) -> Path:
     """Write `out` (default `folder/report.html`, atomically) and PNG figures in a `figures/` folder
     beside it; `selection` restricts the report to some tasks, families, shots, models or checkpoints."""
+    warm.wait()  # a warm-up started at the end of the sweep draws with the same libraries
     folder = Path(folder)
     has_db, theory = (folder / DB_NAME).exists(), load_results(folder)
     if not has_db and not theory:

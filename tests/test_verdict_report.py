@@ -108,3 +108,13 @@ def test_cli_calibrate_small(tmp_path):
     jumps = [row for row in rows if row["truth"] == "emergent"]
     assert len(jumps) == 4 and jumps[-1]["rate"] >= 0.7  # a 0.8 jump is found
     assert all(row["lo"] <= row["rate"] <= row["hi"] for row in rows)
+
+
+def test_cli_calibrate_csv_is_clean_data():
+    """The progress bar goes to stderr: stdout is the CSV from its first line (a blank line before
+    the header broke csv.DictReader)."""
+    from emergelab.cli import app
+
+    r = CliRunner().invoke(app, ["calibrate", "--sizes", "5", "--reps", "10", "--no-mirage", "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[0].startswith("test,scenario,truth")

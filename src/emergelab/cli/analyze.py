@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from emergelab.cli import options
-from emergelab.cli.common import Scale, fail_now, load_curves_or_fail, out_console
+from emergelab.cli.common import Scale, console, fail_now, load_curves_or_fail, out_console
 
 app = typer.Typer(
     help="Emergence verdicts and metric-artifact tests from a finished experiment.",
@@ -184,7 +184,7 @@ def calibrate_cmd(
         design = replace(design, n_sizes=max(design.n_sizes, 4))
     scenarios = default_scenarios(design)
     records: list[dict] = []
-    with Progress(transient=True) as bar:
+    with Progress(transient=True, console=console) as bar:  # on stderr: stdout is the data
         job = bar.add_task("emergent", total=len(scenarios))
         results = calibrate(design, reps=reps, seed=seed, config=VerdictConfig(min_excess=min_excess),
                             scenarios=scenarios, progress=lambda _name: bar.advance(job))

@@ -8,11 +8,10 @@ emergent when it is "not present in smaller models but is present in larger mode
     A curve is `emergent` when (1) at least 2 of its smallest sizes sit at the floor (chance, or
     the smallest model) — within noise of it or within 10 % of the curve's rise; (2) the largest
     size is clearly above the floor (z > 3); (3) the next larger sizes — those within 1 decade of
-    the last floor size, and at least two — depart from every smooth trend through the small ones:
-    the profile likelihood-ratio test of one smooth trend for them and the small ones has p < 0.05;
-    and (4) the departure is large: they exceed the closest smooth trend that still fits the small
-    models by at least `min_excess` (default 0.1) of the metric's range, with the excess's 95 %
-    interval above 0. Smooth trends are lines and power laws (exponent −1…1) in the scale, and
+    the last floor size, and at least two — exceed every smooth trend through the small ones: their
+    excess over the closest smooth trend that still fits the small models has a 95 % interval above
+    0; and (4) the excess is large: at least `min_excess` (default 0.1) of the metric's range.
+    Smooth trends are lines and power laws (exponent −1…1) in the scale, and
     logistics in log-scale up to 2.5 logits per decade (`trend.py`). Per-point noise is example sampling plus the scatter between seeds and between
     models at one size, estimated from the data (`noise.py`). Otherwise the curve is `smooth` (it
     rises, predictably or too little), `flat` (nothing clearly above the floor) or `inconclusive` (fewer than
@@ -28,7 +27,18 @@ The *excess* is measured per tested size (points at one size pooled) as observed
 trend, and the largest is reported with a normal interval from the point's noise and the small-model
 trend's uncertainty. Significance (3) and size (4) are separate questions: with thousands of examples
 a 2 % misfit of any trend family is significant, and with heavy scatter between models a large-looking
-gap is not. The metric's range is 1 − floor for rates (chance to perfect), else the observed spread.
+gap is not.
+
+Why the excess, and not a joint test, decides significance: "the closest trend that still fits the
+small models" is the least favourable smooth explanation (any trend within the 95 % χ² region of
+the small-model fit), so the test is one-sided against every trend at once. The profile
+likelihood-ratio test of one trend for all points (`joint_p`, still reported) asks a two-sided,
+several-point question and, referred to an F with the few degrees of freedom two seeds give the
+seed variance, cost most of the power on small designs (5 sizes × 2 seeds: 62 % → 92 % at a 0.3
+jump) while no null scenario of the calibration grid needed it (worst false `emergent` 2.0 % with
+it, 2.7 % without, 13 designs × 27–54 nulls × 150 curves). The normal interval does not widen for
+the τ² estimate's degrees of freedom; the least favourable trend more than pays for that (the
+grid's seed sd 0.6 with 2 seeds: ≤ 2.7 %). The metric's range is 1 − floor for rates (chance to perfect), else the observed spread.
 
 The *threshold* is the scale where the oriented metric first crosses floor + ½·(best − floor),
 interpolated linearly in log-scale; its interval comes from the same crossing on bootstrap replicate
@@ -118,7 +128,6 @@ class VerdictConfig:
     z_floor: float = 1.96
     near_floor_frac: float = 0.1
     z_clear: float = 3.0
-    p_joint: float = 0.05
     min_excess: float = 0.1  # fraction of the metric's range
     unconfirmed_rise: float = 0.5  # a rate rising this much of its range, not confirmed: inconclusive, not flat
     excess_window: float = 1.0  # decades past the last small model that tests (3) and (4) look at
@@ -314,12 +323,12 @@ def _judge(curve: Curve, nm: NoiseModel, groups: np.ndarray, n_groups: int, sign
     v.surprise = surprise(fit_small, v.pred_x, sg[post_g], seg[post_g] ** 2)
     v.pred_y, v.pred_lo, v.pred_hi = (mean_best, lo, hi) if sign > 0 else (-mean_best, -hi, -lo)
 
-    # (3) significance: one smooth trend for all points?
+    # evidence, not a criterion (module doc): one smooth trend for all points?
     q = int(large.sum())
     delta = joint_delta_chi2(fit_small, fit_all)
     d_eff = satterthwaite_dof(nm, np.flatnonzero(large))
     v.joint_p = float(stats.chi2.sf(delta, q) if not np.isfinite(d_eff) else stats.f.sf(delta / q, q, d_eff))
-    # (4) size: the larger sizes against the closest trend that still fits the small models
+    # (3) and (4): the larger sizes against the closest trend that still fits the small models
     shape, theta = closest_trend(fit_small, fit_large, float(stats.chi2.ppf(cfg.level, 2)))
     v.trend = family.describe(shape)
     trend_g = theta[0] + theta[1] * family.basis(xg[test_g])[shape]
@@ -339,22 +348,22 @@ def _judge(curve: Curve, nm: NoiseModel, groups: np.ndarray, n_groups: int, sign
         _warn(v, cfg, curve)
         return v
     frac = v.excess_frac
-    significant = v.joint_p < cfg.p_joint and v.excess_lo > 0
+    significant = v.excess_lo > 0
     big = frac >= cfg.min_excess
     excess_txt = (f"excess over the closest smooth trend ({v.trend}) {v.excess:.3g} "
                   f"[{v.excess_lo:.3g}, {v.excess_hi:.3g}] = {frac:.2f} of the range at x = {v.excess_x:.3g}")
     if significant and big:
         v.label = "emergent"
-        v.reasons.append(f"no smooth trend through the small models reaches the larger ones "
-                         f"(p = {v.joint_p:.2g} < {cfg.p_joint:g}); {excess_txt} ≥ {cfg.min_excess:g}")
+        v.reasons.append(f"no smooth trend through the small models reaches the larger ones: {excess_txt} "
+                         f"≥ {cfg.min_excess:g}, interval above 0")
     elif not significant:
         v.label = "smooth"
-        v.reasons.append(f"a smooth trend through the small models is consistent with the larger ones "
-                         f"(p = {v.joint_p:.2g}, excess interval [{v.excess_lo:.3g}, {v.excess_hi:.3g}])")
+        v.reasons.append(f"a smooth trend through the small models reaches the larger ones: {excess_txt}, "
+                         "interval not above 0")
     else:
         v.label = "smooth"
-        v.reasons.append(f"the larger sizes depart from the smooth trends (p = {v.joint_p:.2g}) but "
-                         f"only by {frac:.2f} of the range (< {cfg.min_excess:g}): {excess_txt}")
+        v.reasons.append(f"the larger sizes exceed the smooth trends but only by {frac:.2f} of the range "
+                         f"(< {cfg.min_excess:g}): {excess_txt}")
     _warn(v, cfg, curve)
     return v
 

@@ -57,10 +57,10 @@ def analyze_cmd(
     The rule: a curve is `emergent` when (1) at least 2 of its smallest sizes sit at the floor
     (chance, or the smallest model) — within noise of it or within 10 % of the curve's rise;
     (2) the largest size is clearly above the floor (z > 3); (3) the next larger sizes (within 1
-    decade of the last floor size, at least two) depart from every smooth trend through the small
-    ones (profile likelihood-ratio test, p < 0.05); and (4) the departure is large: they exceed
-    the closest smooth trend that still fits the small models by at least --min-excess (0.1) of
-    the metric's range, with the excess's 95 % interval above 0. Smooth trends: lines and power
+    decade of the last floor size, at least two) exceed every smooth trend through the small ones:
+    their excess over the closest smooth trend that still fits the small models has a 95 %
+    interval above 0; and (4) the excess is large: at least --min-excess (0.1) of the metric's
+    range. Smooth trends: lines and power
     laws (exponent −1…1) in the scale, and logistics in log-scale up to 2.5 logits per decade. Noise per point is example sampling plus the
     scatter between seeds and between models at one size, estimated from the data. Otherwise
     `smooth`, `flat` (nothing clearly above the floor) or `inconclusive` (< 4 sizes, unknowable

@@ -40,7 +40,8 @@ GLOSSARY: tuple[Term, ...] = (
          "Srivastava et al. 2022; analysis/linearity.py"),
     Term("verdict",
          "emergent — the smaller models sit at the floor, the largest is clearly above it, and no smooth trend "
-         "through the smaller models reaches the larger ones (joint test significant and excess large); smooth — the "
+         "through the smaller models reaches the larger ones (their excess over the closest one clearly above 0 and "
+         "at least a tenth of the range); smooth — the "
          "metric leaves the floor but is predictable from the smaller models, or is already off the floor; "
          "flat — never clearly above the floor; inconclusive — too few sizes, mixed evidence, or a large rise the noise cannot confirm.",
          "Wei et al. 2022 §2; analysis/verdict.py"),
@@ -52,7 +53,8 @@ GLOSSARY: tuple[Term, ...] = (
     Term("joint test (joint LR p)",
          "A likelihood-ratio test of one smooth trend for all models against the trend of the smaller models "
          "alone: the increase in χ² when the larger models are added, referred to χ² (or F) with one degree of "
-         "freedom per larger model. Small p: no single smooth trend fits both.",
+         "freedom per larger model. Small p: no single smooth trend fits both. Reported as evidence; the verdict "
+         "rests on the excess (one-sided against the least favourable trend).",
          "analysis/verdict.py"),
     Term("excess",
          "How far the larger models lie above the closest smooth trend that still fits the smaller ones, in the "

@@ -15,9 +15,9 @@ import numpy as np
 
 from emergelab.analysis.curve import Curve
 from emergelab.analysis.mirage import MirageResult
-from emergelab.analysis.verdict import Verdict, VerdictConfig
+from emergelab.analysis.verdict import Verdict
 from emergelab.report.evidence import TaskEvidence
-from emergelab.report.text import SCALE_SYMBOL, fmt_p, fmt_scale, fmt_value
+from emergelab.report.text import SCALE_SYMBOL, fmt_scale, fmt_value
 
 VERDICT_WORDS = {
     "emergent": "emergent",
@@ -77,16 +77,17 @@ def verdict_sentence(c: Curve, v: Verdict) -> str:
         floor_models = v.split_index + 1
         evidence = (f"the {floor_models} smallest sizes sit at the floor ({fmt_value(v.floor)}) and "
                     f"the best smooth trend through them ")
+        interval = f"95 % interval {fmt_value(v.excess_lo)} to {fmt_value(v.excess_hi)}"
         if v.label == "emergent":
-            evidence += (f"cannot reach the larger ones (joint test {html.escape(fmt_p(v.joint_p))}); they exceed it by "
-                         f"{fmt_value(v.excess)} ({v.excess_frac:.0%} of the metric's range) "
+            evidence += (f"cannot reach the larger ones: they exceed the closest such trend by "
+                         f"{fmt_value(v.excess)} ({v.excess_frac:.0%} of the metric's range; {interval}) "
                          f"at {SCALE_SYMBOL.get(c.scale, c.scale)} = {fmt_scale(v.excess_x)}")
-        elif np.isfinite(v.joint_p) and np.isfinite(v.excess) and v.joint_p < VerdictConfig().p_joint:
-            evidence += (f"does not fit the larger ones (joint test {html.escape(fmt_p(v.joint_p))}), but the "
-                         f"closest smooth trend that still fits the smallest comes within {fmt_value(v.excess)} "
-                         f"({v.excess_frac:.0%} of the metric's range) of them: too little to call a jump")
-        elif np.isfinite(v.joint_p):
-            evidence += f"also fits the larger ones (joint test {html.escape(fmt_p(v.joint_p))})"
+        elif v.label == "smooth" and np.isfinite(v.excess) and v.excess_lo > 0:
+            evidence += (f"falls short of the larger ones, but the closest smooth trend that still fits the "
+                         f"smallest comes within {fmt_value(v.excess)} ({v.excess_frac:.0%} of the metric's range) "
+                         "of them: too little to call a jump")
+        elif v.label == "smooth" and np.isfinite(v.excess):
+            evidence += f"reaches the larger ones (excess {fmt_value(v.excess)}, {interval}, includes 0)"
         else:
             evidence = html.escape(v.reasons[-1]) if v.reasons else ""
         text += f" — {evidence}" if evidence else ""

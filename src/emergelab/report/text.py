@@ -7,7 +7,7 @@ import math
 
 from emergelab.analysis.summary import fmt_scale  # the same short scales as `emergelab analyze`
 
-__all__ = ["SCALE_SYMBOL", "fmt_p", "fmt_scale", "fmt_value"]
+__all__ = ["SCALE_SYMBOL", "fmt_scale", "fmt_value"]
 
 SCALE_SYMBOL = {"non_embedding_params": "N", "params": "N", "flops": "C", "tokens": "D", "step": "step",
                 "loss": "loss"}
@@ -21,9 +21,3 @@ def fmt_value(v: float | None, digits: int = 3) -> str:
         return "inf" if v > 0 else "-inf"
     return f"{v:.{digits}g}"
 
-
-def fmt_p(p: float) -> str:
-    """A p-value: "p < 1e-10" below that, else two significant digits."""
-    if not math.isfinite(p):
-        return "p = –"
-    return "p < 1e-10" if p < 1e-10 else f"p = {p:.2g}"

@@ -23,7 +23,7 @@ from emergelab.analysis.mirage import MirageResult, mirage_for_task
 from emergelab.analysis.verdict import Verdict, verdict
 
 COLUMNS = ("task", "metric", "family", "scale", "n_points", "emergence_score", "linearity", "verdict",
-           "excess", "excess_lo", "excess_hi", "excess_frac", "threshold", "threshold_lo", "threshold_hi",
+           "excess", "excess_lo", "excess_hi", "excess_frac", "joint_p", "threshold", "threshold_lo", "threshold_hi",
            "mirage", "reason")
 
 
@@ -41,6 +41,7 @@ class AnalysisRow:
     excess_lo: float
     excess_hi: float
     excess_frac: float  # the excess as a fraction of the metric's range
+    joint_p: float  # the joint likelihood-ratio test: reported, not a criterion (verdict.py)
     threshold: float | None
     threshold_lo: float | None
     threshold_hi: float | None
@@ -81,7 +82,7 @@ def _row(c: Curve, v: Verdict, m: MirageResult | None, family: str) -> AnalysisR
         task=c.task, metric=c.metric, family=family, scale=c.scale, n_points=len(c),
         emergence_score=v.emergence_score, linearity=v.linearity, verdict=v.label,
         excess=v.excess, excess_lo=v.excess_lo, excess_hi=v.excess_hi, excess_frac=v.excess_frac,
-        threshold=v.threshold, threshold_lo=v.threshold_lo, threshold_hi=v.threshold_hi,
+        joint_p=v.joint_p, threshold=v.threshold, threshold_lo=v.threshold_lo, threshold_hi=v.threshold_hi,
         mirage=(m.label if m is not None and m.routes else None), reason=reason,
     )
 

@@ -88,9 +88,11 @@ class RobustProblem:
         wa = ww * a
         laplace = (self.delta * wa.sum(1, keepdim=True) / tot).clamp_min(1e-300)
         s = laplace
-        for _ in range(3):
+        for step in range(3):
             inside = a <= self.delta * s
             rows = torch.nonzero(inside.any(1)).squeeze(1)
+            if step == 0:  # a point inside the core at the Laplace sigma: the only rows it can miss
+                moved = rows
             if rows.numel() == 0:  # all-linear: the Laplace solution is the fixed point
                 break
             # only rows with a point inside move; the others are at the Laplace solution. Few rows
@@ -103,10 +105,9 @@ class RobustProblem:
             s[rows] = (self.delta * lin / (tot[rows] - quad / (sr * sr)).clamp_min(1e-300)).clamp_min(1e-300)
         # With a wide core (delta ≳ 1) the fixed point converges slowly or not at all: rows whose
         # stationarity equation is not met are solved by bisection in log sigma instead.
-        rows = torch.nonzero((s != laplace).squeeze(1) | (a <= self.delta * s).any(1)).squeeze(1)
-        if rows.numel():
-            miss = (self._stationarity(a[rows], ww[rows], tot[rows], s[rows]).abs() > 1e-9 * tot[rows]).squeeze(1)
-            bad = rows[miss]
+        if moved.numel():
+            miss = (self._stationarity(a[moved], ww[moved], tot[moved], s[moved]).abs() > 1e-9 * tot[moved]).squeeze(1)
+            bad = moved[miss]
             if bad.numel():
                 s = s.clone()
                 s[bad] = self._bisect_scale(a[bad], ww[bad], tot[bad], laplace[bad])

@@ -40,4 +40,9 @@ def prestart_for(argv: list[str]) -> None:
     `emergelab demo`, `emergelab run SPEC` (also after global options such as --debug)."""
     command = next((a for a in argv if not a.startswith("-")), None)
     if command in TRAINING_COMMANDS and "--help" not in argv:
-        prestart()
+        try:
+            prestart()
+        except OSError:
+            # this runs before the CLI, which turns environment errors into one line and exit 2;
+            # the pool starts the server itself when it needs it, and the error surfaces there
+            return

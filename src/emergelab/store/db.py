@@ -181,6 +181,18 @@ class PointRecord:
     shots: int | None = None  # in-context examples; None = not stated
 
 
+def _checkpoints_arrow(run_id: str, checkpoints: list[CheckpointRecord]) -> pa.Table:
+    """A run's checkpoint rows as one Arrow table in the `checkpoints` table's column order."""
+    return pa.table({
+        "run_id": pa.array([run_id] * len(checkpoints), pa.string()),
+        "step": pa.array([ck.step for ck in checkpoints], pa.int32()),
+        "tokens": pa.array([ck.tokens for ck in checkpoints], pa.int64()),
+        "train_loss": pa.array([ck.train_loss for ck in checkpoints], pa.float64()),
+        "test_loss": pa.array([ck.test_loss for ck in checkpoints], pa.float64()),
+        "extra": pa.array([json.dumps(ck.extra) for ck in checkpoints], pa.string()),
+    })
+
+
 class StoreBusy(RuntimeError):
     """The database is locked by another process (DuckDB allows one writer process)."""
 
@@ -272,13 +284,14 @@ class Store:
         run = result.run
         with self.transaction() as con:
             self._delete_run(con, run.run_id)
-            for ck in result.checkpoints:
-                con.execute(
-                    "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?)",
-                    [run.run_id, ck.step, ck.tokens, ck.train_loss, ck.test_loss, json.dumps(ck.extra)],
-                )
-            for step, out in result.outputs.items():
-                batch = out.to_arrow(run.run_id, step)  # noqa: F841 (read by DuckDB's replacement scan)
+            # one INSERT per table, not one per checkpoint: a statement costs milliseconds, and a
+            # sweep's driver writes each group while the workers train on the same cores
+            if result.checkpoints:
+                cks = _checkpoints_arrow(run.run_id, result.checkpoints)  # noqa: F841 (replacement scan)
+                con.execute("INSERT INTO checkpoints SELECT * FROM cks")
+            if result.outputs:
+                batch = pa.concat_tables([out.to_arrow(run.run_id, step)  # noqa: F841 (replacement scan)
+                                          for step, out in result.outputs.items()])
                 con.execute("INSERT INTO outputs SELECT * FROM batch")
             for step, (ids, n, c) in result.counts.items():
                 counts = pa.table({"example_id": np.asarray(ids, dtype=np.int32), "n": np.asarray(n, dtype=np.int32),  # noqa: F841

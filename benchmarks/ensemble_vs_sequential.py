@@ -30,6 +30,9 @@ positions, width d, MLP width f, depth D, vocabulary V:
 The same count is used for every side (a side that computes more, e.g. the last block at every
 position, gets no credit for it), printed as a fraction of this machine's fp32 matmul peak
 measured in the same run (torch.matmul of two 1024 × 1024 matrices, best of 5, every round).
+Beside it, the share of peak the model's block matmuls reach alone as K-batched bmm at the training
+shapes (`block_matmul_share`): a ceiling for the step's share, since the rest is smaller or
+memory-bound.
 
     .venv/bin/python benchmarks/ensemble_vs_sequential.py [--steps 100] [--k 16] [--rounds 2]
         [--widths 8,12,16,24,32,48] [--threads 1] [--sides ensemble,plain,vmap,k1]
@@ -84,6 +87,35 @@ def flops_per_sequence(cfg: ModelConfig, answer_len: int) -> float:
     macs = (depth - 1) * t * (4 * d * d + 2 * d * f) + 3 * d * d * t + (d * d + 2 * d * f) * n
     macs += 2 * d * ((depth - 1) * t * t + n * t) + d * cfg.vocab_size * n
     return 6 * macs
+
+
+def block_matmul_share(cfg: ModelConfig, k: int, peak: float, repeats: int = 5) -> float:
+    """% of `peak` that the model's block matmuls reach on their own, as K-batched bmm at the
+    training shapes (q/k/v, output projection, MLP up and down; forward, grad-input, grad-weight).
+
+    Why: these are the largest matmuls of a step, so their share of peak is a ceiling for the whole
+    step's — everything else (attention on T ≤ 12 positions, layer norms, GELU, AdamW) is smaller
+    or memory-bound. If it is under 50 %, no implementation of these shapes reaches the target."""
+    rows = BATCH * cfg.seq_len
+    d = cfg.width
+    f = 0 if cfg.attn_only else cfg.mlp_ratio * d
+    shapes = [(d, 3 * d), (d, d)] + ([(d, f), (f, d)] if f else [])
+    mats = [(torch.randn(k, rows, i), torch.randn(k, i, o), torch.randn(k, rows, o)) for i, o in shapes]
+
+    def one_pass() -> None:
+        for x, w, g in mats:
+            torch.bmm(x, w)
+            torch.bmm(g, w.transpose(1, 2))
+            torch.bmm(x.transpose(1, 2), g)
+
+    one_pass()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        one_pass()
+        best = min(best, time.perf_counter() - t0)
+    flops = sum(6 * k * rows * i * o for i, o in shapes)
+    return 100 * flops / best / 1e9 / peak
 
 
 @dataclass(frozen=True)
@@ -220,7 +252,10 @@ def main() -> None:
         ratios = [f"{min(times[a]) / min(times[b]):5.2f}x" if a in times and b in times else "   – "
                   for a, b in RATIOS]
         share = f"{100 * res.flops / min(times['ensemble']) / 1e9 / peak:5.1f} % peak" if "ensemble" in times else ""
-        print(f"  {res.width:3d}: " + "  ".join(ratios) + f"   ensemble {share}")
+        cfg = ModelConfig(base.vocab_size, base.seq_len, res.width, base.depth, res.width // args.head_dim)
+        ceiling = block_matmul_share(cfg, args.k, peak)
+        print(f"  {res.width:3d}: " + "  ".join(ratios) + f"   ensemble {share}; "
+              f"its block matmuls alone {ceiling:5.1f} % peak")
 
 
 if __name__ == "__main__":

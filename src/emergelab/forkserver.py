@@ -35,11 +35,16 @@ def prestart() -> None:
     multiprocessing.forkserver.ensure_running()
 
 
-def prestart_for(argv: list[str]) -> None:
-    """`prestart` when the command line (without the program name) is one that trains:
-    `emergelab demo`, `emergelab run SPEC` (also after global options such as --debug)."""
+def trains(argv: list[str]) -> bool:
+    """Whether the command line (without the program name) is one that trains: `emergelab demo`,
+    `emergelab run SPEC` (also after global options such as --debug), but not their --help."""
     command = next((a for a in argv if not a.startswith("-")), None)
-    if command in TRAINING_COMMANDS and "--help" not in argv:
+    return command in TRAINING_COMMANDS and "--help" not in argv
+
+
+def prestart_for(argv: list[str]) -> None:
+    """`prestart` when the command line (without the program name) is one that `trains`."""
+    if trains(argv):
         try:
             prestart()
         except OSError:

@@ -79,3 +79,17 @@ def test_report_warm_up_imports_nothing_of_the_report_first():
     from emergelab.report.html import write_report as from_html
 
     assert write_report is from_html
+
+
+def test_mapping_an_error_does_not_import_the_analysis():
+    """A failed `emergelab run` is answered without importing SciPy; a SelectionError still maps to exit 2."""
+    code = textwrap.dedent("""
+        import sys
+        from emergelab.cli.errors import describe
+        print(describe(PermissionError(13, "Permission denied", "out")), "emergelab.analysis" in sys.modules)
+        from emergelab.analysis.select import SelectionError
+        print(describe(SelectionError("no task matches 'x'")))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["(2, 'error: out: permission denied') False",
+                                       "(2, \"error: no task matches 'x'\")"]

@@ -42,13 +42,15 @@ def process_age() -> float:
 
 
 if __name__ == "__main__":  # what the `emergelab demo` script does before it runs the command
-    # (emergelab/__main__.py): start the workers' fork server, then import the CLI. The server
+    # (emergelab/__main__.py): start the workers' fork server, then build the CLI (for a command
+    # that trains, from run.py's commands only: emergelab/cli/__init__.py::main). The server
     # imports this file as __mp_main__, which skips this block, as it skips the script's.
     from emergelab.forkserver import prestart
 
     prestart()
-    import emergelab.cli  # noqa: F401
+    from emergelab.cli import build_app
 
+    build_app(("run",), theory=False)
     STARTUP = process_age()
 
 import argparse  # noqa: E402
@@ -61,14 +63,16 @@ WORKER_PHASES = ["training", "evaluation", "set-up", "weights", "snapshots", "sa
 
 def demo_command(out: Path) -> tuple[float, float, list]:
     """What `emergelab demo` does (cli/run.py::demo); returns (sweep seconds, report seconds, curves)."""
-    from emergelab.analysis.curves import load_curves
-    from emergelab.analysis.emergence import emergence_score
     from emergelab.cli.run import demo_spec_path, run_with_progress
-    from emergelab.report import write_report
 
     t0 = time.perf_counter()
     folder = run_with_progress(demo_spec_path(), out, force=False, report_follows=True)
     t1 = time.perf_counter()
+    # as the demo: imported after the sweep (whatever the end-of-sweep warm-up has not imported yet)
+    from emergelab.analysis.curves import load_curves
+    from emergelab.analysis.emergence import emergence_score
+    from emergelab.report import write_report
+
     write_report(folder)
     curves = load_curves(folder, metrics=METRICS, n_boot=0)  # as the demo: means only
     for c in curves:

@@ -14,10 +14,10 @@ import multiprocessing as mp
 import multiprocessing.forkserver
 
 # what a worker needs: the main script (a user's script may register its own tasks or metrics at
-# import; the `emergelab` script itself imports only this package's light entry point), the
-# executor's entry point (which imports torch and the models), and torch._dynamo, which the first
-# optimizer a process builds imports lazily (seconds)
-PRELOAD = ["__main__", "emergelab.sweep.executors", "torch._dynamo"]
+# import; the `emergelab` script itself imports only this package's light entry point) and the
+# executor's entry point (which imports torch and the models). Not torch._dynamo (1.8 s): training
+# never imports it (train/adamw.py calls the fused AdamW kernel without torch.optim, which would)
+PRELOAD = ["__main__", "emergelab.sweep.executors"]
 TRAINING_COMMANDS = ("demo", "run")
 
 
@@ -35,11 +35,16 @@ def prestart() -> None:
     multiprocessing.forkserver.ensure_running()
 
 
-def prestart_for(argv: list[str]) -> None:
-    """`prestart` when the command line (without the program name) is one that trains:
-    `emergelab demo`, `emergelab run SPEC` (also after global options such as --debug)."""
+def trains(argv: list[str]) -> bool:
+    """Whether the command line (without the program name) is one that trains: `emergelab demo`,
+    `emergelab run SPEC` (also after global options such as --debug), but not their --help."""
     command = next((a for a in argv if not a.startswith("-")), None)
-    if command in TRAINING_COMMANDS and "--help" not in argv:
+    return command in TRAINING_COMMANDS and "--help" not in argv
+
+
+def prestart_for(argv: list[str]) -> None:
+    """`prestart` when the command line (without the program name) is one that `trains`."""
+    if trains(argv):
         try:
             prestart()
         except OSError:

@@ -13,6 +13,7 @@ traceback through instead.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -61,14 +62,17 @@ class UserFailure:
 
 def _user_failures() -> list[UserFailure]:
     """Checked in order; the first match wins (subclasses before their bases)."""
-    from emergelab.analysis.select import SelectionError
     from emergelab.models.hf_export import ExportError
     from emergelab.registry import UnknownNameError
     from emergelab.store import StoreBusy
     from emergelab.store.importers.base import ImportFileError
 
+    # a SelectionError can only have been raised if its module was imported; importing it here
+    # would import all of emergelab.analysis (SciPy: seconds) to answer a failed `emergelab run`
+    select = sys.modules.get("emergelab.analysis.select")
+    selection_error = (select.SelectionError,) if select is not None else ()
     return [
-        UserFailure((SpecError, SelectionError, ImportFileError, ExportError, StoreBusy, UnknownNameError), _message),
+        UserFailure((SpecError, *selection_error, ImportFileError, ExportError, StoreBusy, UnknownNameError), _message),
         # the database file is not a DuckDB database, is truncated, or cannot be read/written
         UserFailure((duckdb.IOException, duckdb.SerializationException), _message),
         UserFailure((UnicodeDecodeError,), _decode_error),

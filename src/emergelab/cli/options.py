@@ -7,12 +7,14 @@ or is ambiguous is a one-line exit 2.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from emergelab.analysis.select import Selection, SelectionError
 from emergelab.cli.common import fail
+
+if TYPE_CHECKING:
+    from emergelab.analysis.select import Selection
 
 TASK_HELP = "Task name (addition) or stored label (addition-3d); repeat for several."
 
@@ -29,6 +31,8 @@ Checkpoint = Annotated[str | None, typer.Option(
 def selection(task: list[str] | str | None = None, family: list[str] | None = None, shots: list[int] | None = None,
               model: list[str] | None = None, checkpoint: str | None = None) -> Selection:
     """The command line's selectors as one Selection (exit 2 on a malformed value)."""
+    from emergelab.analysis.select import Selection, SelectionError
+
     try:
         return Selection.parse(task, family, shots, model, checkpoint)
     except SelectionError as exc:

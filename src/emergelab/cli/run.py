@@ -272,15 +272,16 @@ def demo(
 
     Example: `emergelab demo --out runs/demo`
     """
-    from emergelab.analysis.curves import load_curves
-    from emergelab.analysis.emergence import emergence_score
-    from emergelab.report import write_report
-
     started = time.perf_counter()
     try:
         folder = run_with_progress(demo_spec_path(), out, force=False, report_follows=True)
     except SpecError as e:
         raise fail(str(e)) from None
+    # imported after the sweep, not before it: the end of the sweep imports them on an idle core
+    from emergelab.analysis.curves import load_curves
+    from emergelab.analysis.emergence import emergence_score
+    from emergelab.report import write_report
+
     path = write_report(folder)
     table = Table(title="demo: smallest vs largest model (mean over seeds)")
     for col in ("metric", "smallest", "largest", "emergence score"):

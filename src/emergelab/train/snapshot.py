@@ -23,6 +23,8 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from emergelab.train.adamw import FusedAdamW
+
 _MODEL, _OPT, _EXTRA = "model.", "opt.", "extra."
 
 
@@ -38,7 +40,7 @@ class TrainState:
     recent_losses: list[float]
 
     @classmethod
-    def capture(cls, step: int, model: torch.nn.Module, opt: torch.optim.Optimizer,
+    def capture(cls, step: int, model: torch.nn.Module, opt: FusedAdamW | torch.optim.Optimizer,
                 rngs: list[np.random.Generator], recent: np.ndarray) -> TrainState:
         return cls(
             step=step,
@@ -50,7 +52,7 @@ class TrainState:
             recent_losses=[float(x) for x in recent],
         )
 
-    def restore(self, model: torch.nn.Module, opt: torch.optim.Optimizer, rngs: list[np.random.Generator]) -> np.ndarray:
+    def restore(self, model: torch.nn.Module, opt: FusedAdamW | torch.optim.Optimizer, rngs: list[np.random.Generator]) -> np.ndarray:
         """Put this state into a freshly built model, optimizer and generators; returns the recent losses."""
         if len(rngs) != len(self.data_rngs):
             raise ValueError(f"snapshot has {len(self.data_rngs)} members, the model {len(rngs)}")

@@ -93,3 +93,33 @@ def test_mapping_an_error_does_not_import_the_analysis():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["(2, 'error: out: permission denied') False",
                                        "(2, \"error: no task matches 'x'\")"]
+
+
+def test_a_sweep_with_a_report_to_follow_returns_after_the_warm_up(monkeypatch, tmp_path):
+    """The warm-up imports the report and the analysis code on a thread; the caller imports them
+    next. Both at once can meet a partly initialised module (seen: ImportError for load_curves), so
+    run_with_progress returns only once the warm-up is done."""
+    import time
+    from types import SimpleNamespace
+
+    import emergelab.sweep
+    from emergelab.cli.run import demo_spec_path, run_with_progress
+    from emergelab.report import warm
+
+    finished = []
+
+    def slow_warm_up() -> None:
+        time.sleep(0.5)
+        finished.append(True)
+
+    def fake_sweep(spec, out, force=False, on_start=None, on_step=None, on_group_done=None):
+        on_start(3, 3)
+        for _ in range(3):
+            on_group_done(None)  # the last group leaves a worker idle: the warm-up starts
+        return SimpleNamespace(trained=6, skipped=0, out=tmp_path)
+
+    monkeypatch.setattr(warm, "_thread", None)
+    monkeypatch.setattr(warm, "_draw_once", slow_warm_up)
+    monkeypatch.setattr(emergelab.sweep, "run_experiment", fake_sweep)
+    run_with_progress(demo_spec_path(), tmp_path, force=False, report_follows=True)
+    assert finished == [True]

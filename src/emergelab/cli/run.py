@@ -83,6 +83,7 @@ def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_repor
 
             warm.start()
         if live_report:
+            _wait_for_warm_up()
             _rewrite_report(spec.out_dir(out))
 
     try:
@@ -96,8 +97,18 @@ def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_repor
         raise typer.Exit(128 + (e.signum or signal.SIGINT)) from None
     finally:
         stop_display()
+    if report_follows:
+        _wait_for_warm_up()
     console.print(f"{summary.trained} run(s) trained, {summary.skipped} already finished → {summary.out}")
     return summary.out
+
+
+def _wait_for_warm_up() -> None:
+    """Let a started warm-up finish before this thread imports the report or the analysis code:
+    two threads importing the same modules at once can meet a partly initialised one (ImportError)."""
+    from emergelab.report import warm
+
+    warm.wait()
 
 
 @app.command()

@@ -4,7 +4,9 @@ The first figure a process draws pays for imports, font loading and plotly's laz
 validators (≈ 1.4 s of the demo's 3.9 s report). When the sweep's last groups leave a worker idle,
 `start` draws one throwaway figure with each library on a thread, so the report that follows
 finds them ready; `write_report` waits for that thread before it draws (`wait`), so no two figures
-are drawn at once.
+are drawn at once. A training command imports the analysis code only after its sweep (cli/__init__),
+so the thread imports that too (via report.html, ≈ 1 s more); `run_with_progress` waits for it before
+it returns, because two threads importing the same modules at once can meet a partly initialised one.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def _step(opt, params: list[torch.Tensor], step: int, lr: float) -> None:
     """Deterministic gradients (the same for both optimizers) and a per-step learning rate."""
     for group in opt.param_groups:
         group["lr"] = lr
-    opt.zero_grad(set_to_none=True)
+    opt.zero_grad()
     loss = sum(((p - 0.3 * step) ** 2 * torch.arange(p.numel(), dtype=p.dtype).view(p.shape)).sum() for p in params)
     loss.backward()
     opt.step()

@@ -30,6 +30,7 @@ from rich.table import Table
 
 from emergelab.cli import options
 from emergelab.cli.common import console, experiment_folder, fail, out_console
+from emergelab.report import warm  # light: threading only (report/__init__ imports lazily)
 from emergelab.spec import SpecError, load_spec
 
 app = typer.Typer(add_completion=False)
@@ -79,11 +80,9 @@ def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_repor
         progress.advance(bars["runs"])
         left["groups"] -= 1
         if report_follows and left["groups"] < spec.executor.workers:
-            from emergelab.report import warm
-
             warm.start()
         if live_report:
-            _wait_for_warm_up()
+            warm.wait()  # before this thread imports the report (see below)
             _rewrite_report(spec.out_dir(out))
 
     try:
@@ -97,18 +96,11 @@ def run_with_progress(spec_path: Path, out: Path | None, force: bool, live_repor
         raise typer.Exit(128 + (e.signum or signal.SIGINT)) from None
     finally:
         stop_display()
-    if report_follows:
-        _wait_for_warm_up()
+    # the caller imports the report and the analysis code next, which the warm-up thread imports
+    # too: two threads importing the same modules at once can meet a partly initialised one
+    warm.wait()
     console.print(f"{summary.trained} run(s) trained, {summary.skipped} already finished → {summary.out}")
     return summary.out
-
-
-def _wait_for_warm_up() -> None:
-    """Let a started warm-up finish before this thread imports the report or the analysis code:
-    two threads importing the same modules at once can meet a partly initialised one (ImportError)."""
-    from emergelab.report import warm
-
-    warm.wait()
 
 
 @app.command()

@@ -115,7 +115,7 @@ def train(
             # index_select: a third of the time of seqs[idx] with a (K, B) index at K = 16
             batch = seqs.index_select(0, torch.as_tensor(idx, device=device)).view(k, cfg.batch_size, -1)
         losses = answer_loss(model, batch, data.answer_len, loss_dtype)
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad()
         losses.sum().backward()
         if cfg.grad_clip:
             _clip_per_member(model, cfg.grad_clip)

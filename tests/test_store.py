@@ -64,3 +64,39 @@ def test_parquet_export(tmp_path):
     assert {"runs.parquet", "outputs.parquet", "checkpoints.parquet"} <= names
     n = duckdb.connect().execute(f"SELECT count(*) FROM '{tmp_path / 'pq' / 'outputs.parquet'}'").fetchone()[0]
     assert n == 2 * 2 * 150 * 3
+
+
+def test_a_run_is_stored_as_given_missing_and_nan_losses_included(tmp_path):
+    """write_run sends each table in one INSERT; every row must come back as it went in: NULL for a
+    loss not measured, NaN for a NaN loss, the progress measures, and the outputs of every step."""
+    import math
+
+    import numpy as np
+
+    from emergelab.store.db import CheckpointRecord, RunRecord, RunResult, TokenOutputs
+
+    rng = np.random.default_rng(0)
+
+    def outputs(e=5, length=3):
+        return TokenOutputs(rng.integers(0, 12, (e, length)), rng.integers(0, 12, (e, length)),
+                            rng.normal(size=(e, length)), rng.random((e, length)),
+                            rng.integers(0, 12, (e, length)), np.arange(e) * 2)
+
+    cks = [CheckpointRecord(0, 0, None, 2.5, {}), CheckpointRecord(5, 640, float("nan"), None, {"a": 1.5}),
+           CheckpointRecord(10, 1280, 0.25, 0.5, {"b": [1, 2]})]
+    outs = {0: outputs(), 5: outputs(), 10: outputs()}
+    with Store(tmp_path) as store:
+        store.write_run(RunResult(RunRecord("r1", "m", "t", {}, 100, 80, seed=1), cks, outs))
+    with Store(tmp_path, read_only=True) as store:
+        rows = store.con.execute("SELECT step, tokens, train_loss, test_loss, extra FROM checkpoints "
+                                 "WHERE run_id = 'r1' ORDER BY step").fetchall()
+        got = store.con.execute("SELECT step, example_id, pos, target, pred, logprob, sum_p2, tf_pred FROM outputs "
+                                "WHERE run_id = 'r1' ORDER BY step, example_id, pos").fetchall()
+    assert [r[:2] for r in rows] == [(0, 0), (5, 640), (10, 1280)]
+    assert rows[0][2] is None and math.isnan(rows[1][2]) and rows[2][2] == 0.25
+    assert [r[3] for r in rows] == [2.5, None, 0.5]
+    assert [r[4] for r in rows] == ['{}', '{"a": 1.5}', '{"b": [1, 2]}']
+    want = [(step, int(out.example_id[i]), j, int(out.target[i, j]), int(out.pred[i, j]), float(out.logprob[i, j]),
+             float(out.sum_p2[i, j]), int(out.tf_pred[i, j]))
+            for step, out in outs.items() for i in range(out.n_examples) for j in range(out.target.shape[1])]
+    assert got == want

@@ -238,6 +238,25 @@ def test_report_opens_on_the_summary(tiny_experiment):
     assert '<section id="glossary">' in page and '<section id="failures">' in page
 
 
+def test_png_figures_match_an_in_process_drawing_and_a_failed_one_leaves_no_page(tiny_experiment, tmp_path):
+    """The PNGs drawn by the forked child are byte for byte what matplotlib draws here; when the
+    child cannot write them, write_report raises and writes no page."""
+    from emergelab.analysis.curves import load_curves
+    from emergelab.report import write_report
+    from emergelab.report.figures import save_metric_png
+
+    write_report(tiny_experiment, out=tmp_path / "a" / "report.html")
+    (png,) = (tmp_path / "a" / "figures").iterdir()
+    curves = [c for c in load_curves(tiny_experiment, "non_embedding_params") if c.task == png.name.split("_metrics")[0]]
+    assert save_metric_png(curves, curves[0].task, tmp_path / "here.png").read_bytes() == png.read_bytes()
+
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "figures").write_text("a file where the figures folder should be")
+    with pytest.raises(RuntimeError, match="PNG figures failed"):
+        write_report(tiny_experiment, out=tmp_path / "b" / "report.html")
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["figures"]
+
+
 def test_analyze_table_fits_80_columns():
     """Every metric name and label whole at 80 columns (target_logprob and target_prob were both
     cut to "targe…"), with the longest names the analysis can print."""

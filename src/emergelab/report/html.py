@@ -29,7 +29,7 @@ from emergelab.report.analysis_section import analysis_section_html, mirage_sect
 from emergelab.report.composition import composition_section_html
 from emergelab.report.evidence import gather
 from emergelab.report.failures import FailureTable, failure_table, failure_table_html
-from emergelab.report.figures import curve_figure, metric_panels, save_metric_png
+from emergelab.report.figures import PngsAside, curve_figure, metric_panels
 from emergelab.report.glossary import glossary_html
 from emergelab.report.quanta import quanta_section_html
 from emergelab.report.questions import entropy_section_html, gain_section_html
@@ -113,7 +113,13 @@ def _spec_text(spec_yaml: str) -> str:
         return spec_yaml
 
 
-def metrics_section(curves: list[Curve], figures: Path) -> str:
+def metric_png_jobs(curves: list[Curve], figures: Path) -> list[tuple[list[Curve], str, Path]]:
+    """One static PNG per task, beside the page (drawn by `PngsAside`)."""
+    return [(task_curves, task, figures / f"{_safe_name(task)}_metrics_vs_scale.png")
+            for task, task_curves in _by_task(curves).items()]
+
+
+def metrics_section(curves: list[Curve]) -> str:
     parts = ["<h2>Metrics vs scale</h2>", '<p class="note">Each point pools all seeds; bars are 95 % bootstrap intervals over seeds and '
              "examples (imported results: ±1.96 standard errors); dotted grey lines: chance. Discrete metrics "
              "(exact match) can jump where continuous ones (per-token accuracy, log-probability, Brier) rise "
@@ -121,7 +127,6 @@ def metrics_section(curves: list[Curve], figures: Path) -> str:
     for task, task_curves in _by_task(curves).items():
         parts.append(f'<div id="{anchor("metrics", task)}" data-task="{html.escape(task)}">'
                      f"{_fig(metric_panels(task_curves, task))}</div>")
-        save_metric_png(task_curves, task, figures / f"{_safe_name(task)}_metrics_vs_scale.png")
     return "\n".join(parts)
 
 
@@ -144,10 +149,11 @@ def runs_table(runs: list[RunRecord]) -> str:
     return "<h2>Runs</h2>" + _table(columns, run_rows)
 
 
-def experiment_sections(folder: Path, figures: Path, selection: Selection | None = None
+def experiment_sections(folder: Path, figures: Path, pngs: PngsAside, selection: Selection | None = None
                         ) -> tuple[list[Section], str, list[str]]:
     """The page's sections for a folder with a database, in reading order: the summary first,
     then the figures it refers to, the tables, the glossary; returns (sections, title, tasks).
+    The metric PNGs are handed to `pngs` as soon as the curves are known.
 
     A `selection` (the CLI's --task/--family/--shots/--model/--checkpoint) keeps only its curves,
     runs and example answers; the open-question sections read the whole folder, so a selected
@@ -191,9 +197,10 @@ def experiment_sections(folder: Path, figures: Path, selection: Selection | None
     colors = size_colors(model_order({r.model: r.non_embedding_params for r in rows}))
     sections: list[Section] = []
     if curves:
+        pngs.start(metric_png_jobs(curves, figures))
         evidence = gather(curves)
         sections.append(Section("summary", "Summary", summary_html(evidence)))
-        sections.append(Section("metrics", "Metrics vs scale", metrics_section(curves, figures)))
+        sections.append(Section("metrics", "Metrics vs scale", metrics_section(curves)))
         if mirage := mirage_section_html(evidence):
             sections.append(Section("mirage", "Mirage test", mirage))
         if tables:
@@ -297,13 +304,14 @@ def write_report(folder: str | Path, selection: Selection | None = None, out: st
     out = Path(out) if out is not None else folder / "report.html"
     selection = None if selection == Selection() else selection  # selecting nothing = the whole folder
     figures = out.parent / "figures"
-    sections, title, tasks = experiment_sections(folder, figures, selection) if has_db else ([], folder.name, [])
-    sections += [Section(f"theory-{_safe_name(r.name)}", f"Theory: {r.name}", theory_section(r)) for r in theory]
-    subtitle = f"Folder {folder}. Self-contained: opens offline."
-    if selection is not None:
-        subtitle += (f" Selected: {_selection_text(selection)}; the open-question sections (entropy, skills, seeds, "
-                     "shared circuits, quanta) read the whole folder and are left out.")
-    page = page_html(title, subtitle, sections, tasks)
+    with PngsAside() as pngs:  # the PNGs are on disk (or an error raised) before the page is written
+        sections, title, tasks = experiment_sections(folder, figures, pngs, selection) if has_db else ([], folder.name, [])
+        sections += [Section(f"theory-{_safe_name(r.name)}", f"Theory: {r.name}", theory_section(r)) for r in theory]
+        subtitle = f"Folder {folder}. Self-contained: opens offline."
+        if selection is not None:
+            subtitle += (f" Selected: {_selection_text(selection)}; the open-question sections (entropy, skills, seeds, "
+                         "shared circuits, quanta) read the whole folder and are left out.")
+        page = page_html(title, subtitle, sections, tasks)
     tmp = out.parent / f".{out.name}.tmp"
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)

@@ -61,3 +61,25 @@ def test_stderr_used_when_given_and_replicates_shape():
     reps = replicate_curves(c, 300)
     assert reps.shape == (300, 3)
     assert np.std(reps[:, 2]) == pytest.approx(point_stderr(c)[2], rel=0.2)
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_report_interval_is_the_nested_resample_written_out(missing):
+    """curves.bootstrap_interval against the definition, one resample at a time with the same
+    draws: seeds with replacement, then examples within each, mean of what is not missing."""
+    from emergelab.analysis.curves import bootstrap_interval
+
+    rng = np.random.default_rng(3)
+    samples = (rng.random((3, 40)) < 0.4).astype(float)
+    if missing:
+        samples[1, 30:] = np.nan  # a seed scored on fewer examples
+    draws = np.random.default_rng(7)
+    seeds = draws.integers(0, 3, size=(200, 3))
+    examples = draws.integers(0, 40, size=(200, 3, 40))
+    means = []
+    for b in range(200):
+        picked = [samples[seeds[b, j], examples[b, j, i]] for j in range(3) for i in range(40)]
+        kept = [v for v in picked if not np.isnan(v)]
+        means.append(sum(kept) / len(kept))
+    lo, hi = bootstrap_interval(samples, 200, seed=7)
+    assert (lo, hi) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), abs=1e-12)

@@ -152,7 +152,10 @@ def bootstrap_interval(samples: np.ndarray, n_boot: int = 1000, level: float = 0
     s, e = samples.shape
     seeds = rng.integers(0, s, size=(n_boot, s))
     ex = rng.integers(0, e, size=(n_boot, s, e))
-    means = np.nanmean(samples[seeds[:, :, None], ex], axis=(1, 2))
+    picked = samples[seeds[:, :, None], ex]
+    # nanmean copies and masks the (n_boot, seeds, examples) array; without missing scores the
+    # plain mean is the same sum over the same count, bit for bit, at a fraction of the cost
+    means = np.nanmean(picked, axis=(1, 2)) if np.isnan(samples).any() else picked.mean(axis=(1, 2))
     a = (1 - level) / 2
     return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 

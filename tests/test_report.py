@@ -238,9 +238,10 @@ def test_report_opens_on_the_summary(tiny_experiment):
     assert '<section id="glossary">' in page and '<section id="failures">' in page
 
 
-def test_png_figures_match_an_in_process_drawing_and_a_failed_one_leaves_no_page(tiny_experiment, tmp_path):
-    """The PNGs drawn by the forked child are byte for byte what matplotlib draws here; when the
-    child cannot write them, write_report raises and writes no page."""
+def test_png_figures_match_an_in_process_drawing_and_a_failed_one_leaves_no_page(tiny_experiment, tmp_path, capfd):
+    """The PNGs drawn by the forked child are byte for byte what matplotlib draws here. When the
+    child cannot write them, write_report raises the error drawing here would have raised (so the
+    CLI still calls it the user's environment), prints nothing, and writes no page."""
     from emergelab.analysis.curves import load_curves
     from emergelab.report import write_report
     from emergelab.report.figures import save_metric_png
@@ -252,9 +253,26 @@ def test_png_figures_match_an_in_process_drawing_and_a_failed_one_leaves_no_page
 
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "figures").write_text("a file where the figures folder should be")
-    with pytest.raises(RuntimeError, match="PNG figures failed"):
+    with pytest.raises(FileExistsError) as here:
+        save_metric_png(curves, curves[0].task, tmp_path / "b" / "figures" / "x.png")
+    capfd.readouterr()
+    with pytest.raises(FileExistsError) as child:
         write_report(tiny_experiment, out=tmp_path / "b" / "report.html")
+    assert str(child.value) == str(here.value)
+    assert capfd.readouterr() == ("", "")
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["figures"]
+
+
+def test_a_png_child_that_dies_is_an_error_not_a_missing_figure(tiny_experiment, tmp_path, monkeypatch):
+    import os
+
+    import emergelab.report.figures as figures
+    from emergelab.report import write_report
+
+    monkeypatch.setattr(figures, "_save_all", lambda jobs: os._exit(3))  # killed mid-drawing, nothing sent
+    with pytest.raises(RuntimeError, match=r"PNG figures died \(exit code 3\)"):
+        write_report(tiny_experiment, out=tmp_path / "report.html")
+    assert not (tmp_path / "report.html").exists()
 
 
 def test_analyze_table_fits_80_columns():

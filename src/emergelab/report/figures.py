@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
@@ -117,13 +118,14 @@ class PngsAside:
 
     Drawing them is pure Python and one of the report's largest parts (≈ 0.75 s of the demo's
     ≈ 2.5 s), and at report time the second core is idle; a fork inherits the curves and the
-    warmed-up matplotlib (fonts), so nothing is pickled or imported again. Use as a context manager
-    around the page's construction: leaving it waits for the child, and a child that failed raises
-    here, before the page is written. Where fork is unavailable the PNGs are drawn in-process (same
-    files, only slower)."""
+    warmed-up matplotlib (fonts), so nothing is imported again. Use as a context manager around
+    the page's construction: leaving it waits for the child and raises the child's own exception
+    (a PermissionError stays an environment error for the CLI), before the page is written. Where
+    fork is unavailable the PNGs are drawn in-process (same files, only slower)."""
 
     def __init__(self) -> None:
         self._child: multiprocessing.process.BaseProcess | None = None
+        self._outcome: Connection | None = None
 
     def start(self, jobs: list[tuple[list[Curve], str, Path]]) -> None:
         """Begin drawing `(curves, title, path)` jobs (once)."""
@@ -132,25 +134,48 @@ class PngsAside:
         if "fork" not in multiprocessing.get_all_start_methods():
             _save_all(jobs)
             return
-        self._child = multiprocessing.get_context("fork").Process(target=_save_all, args=(jobs,),
-                                                                  name="report-pngs", daemon=True)
+        ctx = multiprocessing.get_context("fork")
+        self._outcome, sender = ctx.Pipe(duplex=False)
+        self._child = ctx.Process(target=_save_all_and_tell, args=(jobs, sender), name="report-pngs", daemon=True)
         self._child.start()
+        sender.close()  # the child holds the only writing end: its death reads as EOF here
 
     def __enter__(self) -> PngsAside:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        child, self._child = self._child, None
-        if child is None:
+        child, outcome, self._child, self._outcome = self._child, self._outcome, None, None
+        if child is None or outcome is None:
             return
         if exc_type is not None:  # the page failed: the figures are not wanted
             child.terminate()
+            child.join()
+            outcome.close()
+            return
+        try:
+            error = outcome.recv()
+        except EOFError:
+            error = None
         child.join()
-        if exc_type is None and child.exitcode != 0:
-            raise RuntimeError(f"drawing the report's PNG figures failed (child exit code {child.exitcode}; "
-                               "its traceback is above)")
+        outcome.close()
+        if error is None and child.exitcode != 0:
+            error = RuntimeError(f"the process drawing the report's PNG figures died (exit code {child.exitcode})")
+        if error is not None:
+            raise error
 
 
 def _save_all(jobs: list[tuple[list[Curve], str, Path]]) -> None:
     for curves, title, path in jobs:
         save_metric_png(curves, title, path)
+
+
+def _save_all_and_tell(jobs: list[tuple[list[Curve], str, Path]], outcome: Connection) -> None:
+    """In the child: draw, then send None, or the exception for the parent to raise as its own."""
+    try:
+        _save_all(jobs)
+        outcome.send(None)
+    except BaseException as e:  # noqa: BLE001  handed to the parent, which raises it
+        try:
+            outcome.send(e)
+        except Exception:  # noqa: BLE001  an exception that cannot be pickled: its text
+            outcome.send(RuntimeError(f"drawing the report's PNG figures failed: {type(e).__name__}: {e}"))

@@ -46,10 +46,13 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_commands_read_a_folder_while_its_sweep_runs(tmp_path):
-    spec = tiny_spec_dict(family={"widths": [8, 12, 16, 24], "depths": [1], "head_dim": 4}, seeds=[0])
+    spec = tiny_spec_dict(family={"widths": [8, 12, 16, 24, 32, 48], "depths": [1], "head_dim": 4}, seeds=[0])
     spec["training"].update(steps=1500, checkpoints=[300, 1500])
     out = tmp_path / "out"
-    # one worker, smallest model first: the reads happen while the three larger ones train
+    # one worker, smallest model first: the reads happen while the five larger ones train. The
+    # SIGTERM below ends the sweep, so the larger sizes cost nothing unless the reads are slow;
+    # with four sizes a fast machine finished the sweep during the reads (the signal then met
+    # the report being written after the sweep, with the default handler back: exit -15)
     proc = start_sweep(write_spec(tmp_path / "spec.yaml", spec), out, "--live-report")
     try:
         assert wait_for(lambda: (out / "report.html").exists(), timeout=300), proc.stderr

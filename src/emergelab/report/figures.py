@@ -128,7 +128,8 @@ class PngsAside:
         self._outcome: Connection | None = None
 
     def start(self, jobs: list[tuple[list[Curve], str, Path]]) -> None:
-        """Begin drawing `(curves, title, path)` jobs (once)."""
+        """Begin drawing `(curves, title, path)` jobs; one call per `with` block (a second child
+        would go unwatched)."""
         if not jobs:
             return
         if "fork" not in multiprocessing.get_all_start_methods():
